@@ -76,6 +76,6 @@ export class BatchStore {
   }
 
   resultsJsonl(batch: StoredBatch): string {
-    return batch.results.map((r) => JSON.stringify(r)).join("\n") + "\n";
+    return `${batch.results.map((r) => JSON.stringify(r)).join("\n")}\n`;
   }
 }

@@ -1,6 +1,6 @@
 import type { Fault } from "./faults.js";
-import type { CacheUsage } from "./prompt-cache.js";
 import { hasToolResult, lastUserText } from "./prompt.js";
+import type { CacheUsage } from "./prompt-cache.js";
 import { base62, fnv1a, mulberry32, type Rng } from "./random.js";
 import { finishText, generateText, type Reply, type ReplyBlock, valueForSchema } from "./reply.js";
 import { countTextTokens } from "./tokenizer.js";
@@ -71,12 +71,13 @@ export interface ReplyContext {
 
 /** The reply for a request: deterministic for a given seed and request body. */
 export function buildReply(body: Json, ctx: ReplyContext): Reply {
-  const { stream: _stream, ...rest } = body;
-  const rng = mulberry32(fnv1a(JSON.stringify(rest), ctx.seed));
+  // Parameters that only cut or deliver the reply stay out of the seed, so a `max_tokens` or
+  // stop-sequence reply is a prefix of the full one, and a stream says what a create says.
+  const { stream: _s, max_tokens: _m, stop_sequences: _q, metadata: _d, ...content } = body;
+  const rng = mulberry32(fnv1a(JSON.stringify(content), ctx.seed));
   const maxTokens = body.max_tokens as number;
   const stops = ((body.stop_sequences as unknown[] | undefined) ?? []).map(String);
-  const toolUse =
-    ctx.scripted?.toolUse ?? (ctx.scripted?.text === undefined ? toolFromRequest(body, rng) : undefined);
+  const toolUse = ctx.scripted?.toolUse ?? (ctx.scripted?.text === undefined ? toolFromRequest(body, rng) : undefined);
   if (toolUse) {
     const block: ReplyBlock = {
       type: "tool_use",

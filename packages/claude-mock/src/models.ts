@@ -26,18 +26,22 @@ export function responseModelId(model: string): string {
   return DATED_IDS[model] ?? model;
 }
 
+// Minimum cacheable prompt length by family, from Anthropic's prompt-caching docs (2026-11).
+const MIN_CACHEABLE: ReadonlyArray<[RegExp, number]> = [
+  [/^claude-(opus-5|fable|mythos)/, 512],
+  [/^claude-opus-4-7/, 2048],
+  [/^claude-(opus-4-[56]|haiku-4-5)/, 4096],
+  [/^claude-(3-5-haiku|3-haiku|haiku-3)/, 2048],
+  [/^claude-(opus-4|sonnet-4|sonnet-5|3-7-sonnet|sonnet-3-7)/, 1024],
+];
+
 /**
- * Minimum cacheable prompt length, per Anthropic's prompt-caching docs: 1024 for Sonnet 3.7/4.x
- * and Opus 4/4.1, 2048 for Haiku 3/3.5, 4096 for Opus 4.5 and Haiku 4.5. Newer families whose
- * figure is not published are assumed to follow Opus 4.5 (4096); override with
- * `minCacheableTokens` when the docs say otherwise.
+ * Minimum cacheable prompt length: 512 for Opus 5, Fable and Mythos; 1024 for Opus 4.8,
+ * Sonnet 5, Sonnet 4.x, Sonnet 3.7, Opus 4/4.1; 2048 for Opus 4.7 and Haiku 3/3.5; 4096 for
+ * Opus 4.5/4.6 and Haiku 4.5. Ids not in the table (Haiku 5.x, invented test ids) get 1024;
+ * override with the `minCacheableTokens` option.
  */
 export function defaultMinCacheableTokens(model: string): number {
-  const m = model.replace(/@.*$/, "");
-  if (/claude-3-(5-)?haiku|claude-3-haiku|haiku-3/.test(m)) return 2048;
-  if (/sonnet-4(?!-[6-9])|sonnet-3-7|claude-3-7-sonnet|opus-4-[01]|opus-4-2025|claude-opus-4(-0)?$/.test(m)) {
-    return 1024;
-  }
-  if (/claude-sonnet-4-[6-9]/.test(m)) return 2048;
-  return 4096;
+  for (const [pattern, tokens] of MIN_CACHEABLE) if (pattern.test(model)) return tokens;
+  return 1024;
 }

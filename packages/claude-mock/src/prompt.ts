@@ -27,12 +27,11 @@ function isObject(value: unknown): value is Json {
 function cacheTtlOf(block: unknown, where: string): "5m" | "1h" | undefined {
   if (!isObject(block) || block.cache_control == null) return undefined;
   const cc = block.cache_control;
-  if (!isObject(cc) || cc.type !== "ephemeral") {
-    throw new PromptError(`${where}.cache_control.type: Input should be 'ephemeral'`);
-  }
+  const field = where ? `${where}.cache_control` : "cache_control";
+  if (!isObject(cc) || cc.type !== "ephemeral") throw new PromptError(`${field}.type: Input should be 'ephemeral'`);
   if (cc.ttl === undefined || cc.ttl === "5m") return "5m";
   if (cc.ttl === "1h") return "1h";
-  throw new PromptError(`${where}.cache_control.ttl: Input should be '5m' or '1h'`);
+  throw new PromptError(`${field}.ttl: Input should be '5m' or '1h'`);
 }
 
 function contentTokens(block: unknown): number {
@@ -135,6 +134,13 @@ export function analyzePrompt(body: Json): AnalyzedPrompt {
     }
   });
 
+  // Automatic caching: a top-level cache_control puts the breakpoint on the last block.
+  const auto = cacheTtlOf(body, "");
+  const last = segments[segments.length - 1];
+  if (auto && last && !last.cacheTtl) {
+    last.cacheTtl = auto;
+    breakpoints++;
+  }
   if (breakpoints > 4) {
     throw new PromptError(`A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`);
   }
@@ -148,9 +154,7 @@ export function lastUserText(body: Json): string {
   if (!last) return "";
   if (typeof last.content === "string") return last.content;
   if (!Array.isArray(last.content)) return "";
-  return last.content
-    .map((b) => (isObject(b) && b.type === "text" ? String(b.text) : ""))
-    .join("\n");
+  return last.content.map((b) => (isObject(b) && b.type === "text" ? String(b.text) : "")).join("\n");
 }
 
 export function hasToolResult(body: Json): boolean {

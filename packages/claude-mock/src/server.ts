@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BatchStore, type BatchResult } from "./batches.js";
+import { type BatchResult, BatchStore } from "./batches.js";
 import { errorBody, errorTypeFor, type Fault, FaultQueue, validateFault } from "./faults.js";
 import { type ApiMessage, buildReply, toApiMessage, validateMessageParams } from "./messages.js";
 import { defaultMinCacheableTokens, isKnownModelShape, responseModelId } from "./models.js";
@@ -73,7 +73,8 @@ type Outcome =
   | { ok: false; status: number; type: string; message: string; headers?: Record<string, string> }
   | { ok: true; message: ApiMessage };
 
-const VERTEX = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
+const VERTEX =
+  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
 const BATCH = /^\/v1\/messages\/batches\/([^/]+)(\/results|\/cancel)?$/;
 
 class MockServer {
@@ -106,7 +107,8 @@ class MockServer {
   }
 
   advanceTime(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`claude-mock: advanceTime(ms) needs a number ≥ 0; got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new TypeError(`claude-mock: advanceTime(ms) needs a number ≥ 0; got ${ms}`);
     this.#offset += ms;
   }
 
@@ -143,7 +145,8 @@ class MockServer {
     }
     if (config.batchDelayMs !== undefined) {
       const d = config.batchDelayMs;
-      if (typeof d !== "number" || !(d >= 0)) throw new TypeError(`claude-mock: batchDelayMs must be a number ≥ 0; got ${d}`);
+      if (typeof d !== "number" || !(d >= 0))
+        throw new TypeError(`claude-mock: batchDelayMs must be a number ≥ 0; got ${d}`);
       this.#o.batchDelayMs = d;
     }
   }
@@ -227,12 +230,18 @@ class MockServer {
       return this.#answerFault(fault, id, entry, res);
     }
 
-    const key = req.headers["x-api-key"];
-    const auth = req.headers.authorization;
-    if (this.#o.apiKey !== undefined ? key !== this.#o.apiKey : !key && !auth) {
-      return apiError(401, "authentication_error", key || auth ? "invalid x-api-key" : "x-api-key header is required");
+    // SDK 0.x sends `x-api-key`; SDK 1.x sends the key as `Authorization: Bearer`.
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const key = (req.headers["x-api-key"] as string | undefined) || bearer;
+    if (!key || (this.#o.apiKey !== undefined && key !== this.#o.apiKey)) {
+      return apiError(401, "authentication_error", key ? "invalid x-api-key" : "x-api-key header is required");
     }
-    if (!parsed) return apiError(400, "invalid_request_error", "There was an error parsing the body of your request: invalid JSON");
+    if (!parsed)
+      return apiError(
+        400,
+        "invalid_request_error",
+        "There was an error parsing the body of your request: invalid JSON",
+      );
 
     if (endpoint === "batches") return this.#batchesRoute(method, path, b, req, answer, apiError);
 
@@ -255,7 +264,8 @@ class MockServer {
     const now = this.now();
     const outcome = this.#createMessage(withModel, model, now, "standard", fault?.reply, true);
     const limitHeaders = this.#limits.headers(now);
-    if (!outcome.ok) return apiError(outcome.status, outcome.type, outcome.message, { ...limitHeaders, ...outcome.headers });
+    if (!outcome.ok)
+      return apiError(outcome.status, outcome.type, outcome.message, { ...limitHeaders, ...outcome.headers });
 
     const latency = this.#latencyFor(model, fault);
     const headers = { "request-id": id, ...limitHeaders };
@@ -302,7 +312,8 @@ class MockServer {
     try {
       prompt = analyzePrompt(body);
     } catch (error) {
-      if (error instanceof PromptError) return { ok: false, status: 400, type: "invalid_request_error", message: error.message };
+      if (error instanceof PromptError)
+        return { ok: false, status: 400, type: "invalid_request_error", message: error.message };
       throw error;
     }
     const minTokens = this.#o.minCacheableTokens[model] ?? defaultMinCacheableTokens(model);
@@ -382,7 +393,11 @@ class MockServer {
     if (path === "/v1/messages/batches") {
       if (method === "GET") {
         const data = this.#batches.list().map((batch) => this.#batches.view(batch, now, origin));
-        return answer(200, {}, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+        return answer(
+          200,
+          {},
+          { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null },
+        );
       }
       if (method !== "POST") return apiError(405, "invalid_request_error", `Method ${method} not allowed`);
       const requests = body.requests;
@@ -393,9 +408,14 @@ class MockServer {
       for (const [i, r] of requests.entries()) {
         const customId = (r as Json | null)?.custom_id;
         if (typeof customId !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(customId)) {
-          return apiError(400, "invalid_request_error", `requests.${i}.custom_id: must be 1-64 characters of [a-zA-Z0-9_-]`);
+          return apiError(
+            400,
+            "invalid_request_error",
+            `requests.${i}.custom_id: must be 1-64 characters of [a-zA-Z0-9_-]`,
+          );
         }
-        if (seen.has(customId)) return apiError(400, "invalid_request_error", `requests.${i}.custom_id: duplicate '${customId}'`);
+        if (seen.has(customId))
+          return apiError(400, "invalid_request_error", `requests.${i}.custom_id: duplicate '${customId}'`);
         seen.add(customId);
       }
       const results = requests.map((r: Json) => ({
@@ -410,7 +430,11 @@ class MockServer {
     if (!batch) return apiError(404, "not_found_error", `message batch ${batchId} not found`);
     if (action === "/results" && method === "GET") {
       if (!this.#batches.ended(batch, now)) {
-        return apiError(400, "invalid_request_error", `message batch ${batchId} is still processing; results are not ready`);
+        return apiError(
+          400,
+          "invalid_request_error",
+          `message batch ${batchId} is still processing; results are not ready`,
+        );
       }
       return answer(200, { "content-type": "application/binary" }, this.#batches.resultsJsonl(batch));
     }
@@ -477,7 +501,11 @@ class MockServer {
   #json(res: ServerResponse, status: number, headers: Record<string, string>, payload: unknown): void {
     if (res.destroyed) return;
     const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 }
@@ -486,7 +514,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8")),
+    );
     req.on("error", reject);
   });
 }
