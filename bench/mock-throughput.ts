@@ -1,0 +1,90 @@
+// claude-mock must never be the bottleneck of a benchmark: the real SDK's calls/s and streamed
+// events/s against claude-mock (zero latency), as a ratio of the same client against a server
+// that replays fixed bytes. Rounds alternate between the two; the median round counts.
+//   node bench/mock-throughput.ts [--calls 4000] [--streams 1000] [--concurrency 16] [--rounds 5]
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+import Anthropic from "@anthropic-ai/sdk";
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: "string", default: "4000" },
+    streams: { type: "string", default: "1000" },
+    concurrency: { type: "string", default: "16" },
+    rounds: { type: "string", default: "5" },
+  },
+});
+const int = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer ≥ 1; got ${v}`);
+  return n;
+};
+const CALLS = int("calls", values.calls);
+const STREAMS = int("streams", values.streams);
+const CONCURRENCY = int("concurrency", values.concurrency);
+const ROUNDS = int("rounds", values.rounds);
+
+const request = {
+  model: "claude-sonnet-4-6",
+  max_tokens: 256,
+  messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
+};
+
+const child = spawn(process.execPath, [new URL("./servers.ts", import.meta.url).pathname, JSON.stringify(request)], {
+  stdio: ["pipe", "pipe", "inherit"],
+});
+const [line] = (await once(child.stdout, "data")) as [Buffer];
+const urls = JSON.parse(line.toString()) as { mock: string; fixed: string };
+
+async function pool(n: number, task: () => Promise<number>): Promise<number> {
+  let next = 0;
+  let units = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < n) units += await task();
+    }),
+  );
+  return units;
+}
+
+async function run(url: string, kind: "calls" | "events"): Promise<number> {
+  const client = new Anthropic({ baseURL: url, apiKey: "sk-bench", maxRetries: 0 });
+  const started = performance.now();
+  const units =
+    kind === "calls"
+      ? await pool(CALLS, async () => {
+          await client.messages.create(request);
+          return 1;
+        })
+      : await pool(STREAMS, async () => {
+          let events = 0;
+          for await (const _ of await client.messages.create({ ...request, stream: true })) events++;
+          return events;
+        });
+  return units / ((performance.now() - started) / 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const results: Record<string, { mock: number[]; fixed: number[] }> = {
+  calls: { mock: [], fixed: [] },
+  events: { mock: [], fixed: [] },
+};
+for (const kind of ["calls", "events"] as const) {
+  await run(urls.fixed, kind); // warm-up: JIT and keep-alive sockets
+  await run(urls.mock, kind);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (["mock", "fixed"] as const) : (["fixed", "mock"] as const);
+    for (const target of order) results[kind]![target].push(await run(urls[target], kind));
+  }
+}
+child.stdin.end();
+
+console.log(`mock-throughput: node ${process.version}, ${CALLS} calls / ${STREAMS} streams per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
+console.log("| measure | fixed-response server | claude-mock | ratio | target |");
+console.log("| --- | ---: | ---: | ---: | --- |");
+for (const [kind, unit] of [["calls", "non-streaming calls/s"], ["events", "streamed events/s"]] as const) {
+  const fixed = median(results[kind]!.fixed);
+  const mock = median(results[kind]!.mock);
+  console.log(`| ${unit} | ${fixed.toFixed(0)} | ${mock.toFixed(0)} | ${(mock / fixed).toFixed(3)} | ≥ 0.90 |`);
+}
