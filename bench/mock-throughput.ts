@@ -80,10 +80,15 @@ for (const kind of ["calls", "events"] as const) {
 }
 child.stdin.end();
 
-console.log(`mock-throughput: node ${process.version}, ${CALLS} calls / ${STREAMS} streams per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
+console.log(
+  `mock-throughput: node ${process.version}, ${CALLS} calls / ${STREAMS} streams per round, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`,
+);
 console.log("| measure | fixed-response server | claude-mock | ratio | target |");
 console.log("| --- | ---: | ---: | ---: | --- |");
-for (const [kind, unit] of [["calls", "non-streaming calls/s"], ["events", "streamed events/s"]] as const) {
+for (const [kind, unit] of [
+  ["calls", "non-streaming calls/s"],
+  ["events", "streamed events/s"],
+] as const) {
   const fixed = median(results[kind]!.fixed);
   const mock = median(results[kind]!.mock);
   console.log(`| ${unit} | ${fixed.toFixed(0)} | ${mock.toFixed(0)} | ${(mock / fixed).toFixed(3)} | ≥ 0.90 |`);
