@@ -31,9 +31,17 @@ const request = {
   messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
 };
 
-const child = spawn(process.execPath, [new URL("./servers.ts", import.meta.url).pathname, JSON.stringify(request)], {
-  stdio: ["pipe", "pipe", "inherit"],
-});
+const child = spawn(
+  process.execPath,
+  [
+    ...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []),
+    new URL("./servers.ts", import.meta.url).pathname,
+    JSON.stringify(request),
+  ],
+  {
+    stdio: ["pipe", "pipe", "inherit"],
+  },
+);
 const [line] = (await once(child.stdout, "data")) as [Buffer];
 const urls = JSON.parse(line.toString()) as { mock: string; fixed: string };
 
@@ -42,7 +50,11 @@ async function pool(n: number, task: () => Promise<number>): Promise<number> {
   let units = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < n) units += await task();
+      while (next++ < n) {
+        // not `units += await task()`: that reads `units` before the await and loses other workers' counts
+        const done = await task();
+        units += done;
+      }
     }),
   );
   return units;

@@ -6,12 +6,22 @@ import { startMockClaude } from "@ballast/claude-mock";
 
 const mock = await startMockClaude({ seed: 1, maxRecordedRequests: 1000 });
 
-// Capture the mock's own answers once; the fixed server replays those exact bytes with no work.
+// Capture the mock's own answers once; the fixed server replays those exact headers and bytes with
+// no work, so the ratio measures what the mock spends per call, not what the client spends parsing.
 const request = JSON.parse(process.argv[2] ?? "{}");
-const post = (body: unknown) =>
-  fetch(`${mock.url}/v1/messages`, { method: "POST", headers: { "x-api-key": "k" }, body: JSON.stringify(body) });
-const jsonBody = await (await post(request)).text();
-const sseBody = await (await post({ ...request, stream: true })).text();
+const capture = async (body: unknown) => {
+  const res = await fetch(`${mock.url}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": "k" },
+    body: JSON.stringify(body),
+  });
+  const headers = Object.fromEntries(
+    [...res.headers].filter(([name]) => !/^(date|connection|keep-alive|transfer-encoding|content-length)$/.test(name)),
+  );
+  return { headers, body: await res.text() };
+};
+const json = await capture(request);
+const sse = await capture({ ...request, stream: true });
 mock.reset();
 
 const fixed = createServer((req, res) => {
@@ -21,12 +31,8 @@ const fixed = createServer((req, res) => {
   });
   req.on("end", () => {
     const stream = raw.includes('"stream":true');
-    const body = stream ? sseBody : jsonBody;
-    res.writeHead(200, {
-      "content-type": stream ? "text/event-stream; charset=utf-8" : "application/json",
-      "request-id": "req_fixed",
-      ...(stream ? {} : { "content-length": Buffer.byteLength(body) }),
-    });
+    const { headers, body } = stream ? sse : json;
+    res.writeHead(200, stream ? headers : { ...headers, "content-length": Buffer.byteLength(body) });
     res.end(body);
   });
 });

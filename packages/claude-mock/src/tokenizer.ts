@@ -9,14 +9,30 @@
  */
 const PIECE = /[A-Za-z]+|[0-9]+|\S/g;
 
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+// exactly JavaScript's \s
+const SPACES = new Set([0x20, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]);
+const isSpace = (c: number) => (c >= 9 && c <= 13) || (c >= 0x2000 && c <= 0x200a) || SPACES.has(c);
+
+/** Same rule as `PIECE`, as a loop: this runs on every prompt and reply, so it avoids allocations. */
 export function countTextTokens(text: string): number {
   let tokens = 0;
-  for (const match of text.matchAll(PIECE)) {
-    const piece = match[0];
-    const c = piece.charCodeAt(0);
-    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) tokens += Math.ceil(piece.length / 5);
-    else if (c >= 48 && c <= 57) tokens += Math.ceil(piece.length / 3);
-    else tokens += 1;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isLetter(c) || isDigit(c)) {
+      const letters = isLetter(c);
+      let j = i + 1;
+      while (j < n && (letters ? isLetter(text.charCodeAt(j)) : isDigit(text.charCodeAt(j)))) j++;
+      tokens += Math.ceil((j - i) / (letters ? 5 : 3));
+      i = j;
+    } else {
+      // one token per UTF-16 code unit, as `\S` (without the u flag) in PIECE
+      if (!isSpace(c)) tokens += 1;
+      i++;
+    }
   }
   return tokens;
 }
