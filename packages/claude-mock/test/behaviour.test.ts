@@ -231,3 +231,50 @@ describe("options", () => {
     expect((m.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]?.content).toBe("n14");
   });
 });
+
+describe("bad input", () => {
+  it("always gets an API-shaped error, never a crash or a hang", async () => {
+    const m = await mock();
+    const post = (path: string, body: string) =>
+      fetch(`${m.url}${path}`, { method: "POST", headers: { "x-api-key": "k" }, body });
+    const cases: Array<[string, string, number, string]> = [
+      ["/v1/messages", "{not json", 400, "invalid_request_error"],
+      ["/v1/messages", "null", 400, "invalid_request_error"],
+      ["/v1/messages", "[1,2]", 400, "invalid_request_error"],
+      [
+        "/v1/messages",
+        JSON.stringify({ ...ask("x"), messages: [{ role: "robot", content: "x" }] }),
+        400,
+        "invalid_request_error",
+      ],
+      [
+        "/v1/messages",
+        JSON.stringify({ ...ask("x"), messages: [{ role: "user", content: 42 }] }),
+        400,
+        "invalid_request_error",
+      ],
+      ["/v1/messages", JSON.stringify({ ...ask("x"), system: 5 }), 400, "invalid_request_error"],
+      ["/v1/messages", JSON.stringify({ ...ask("x"), tools: "all" }), 400, "invalid_request_error"],
+      ["/v1/messages", JSON.stringify({ ...ask("x"), temperature: 3 }), 400, "invalid_request_error"],
+      ["/v1/messages/count_tokens", "{}", 400, "invalid_request_error"],
+      ["/v1/messages/batches", JSON.stringify({ requests: [] }), 400, "invalid_request_error"],
+      [
+        "/v1/messages/batches",
+        JSON.stringify({ requests: [{ custom_id: "a b", params: {} }] }),
+        400,
+        "invalid_request_error",
+      ],
+      ["/v1/complete", "{}", 404, "not_found_error"],
+    ];
+    for (const [path, body, status, type] of cases) {
+      const res = await post(path, body);
+      expect(res.status, `${path} ${body}`).toBe(status);
+      expect(await res.json()).toMatchObject({ type: "error", error: { type } });
+    }
+    const noKey = await fetch(`${m.url}/v1/messages`, { method: "POST", body: JSON.stringify(ask("x")) });
+    expect(noKey.status).toBe(401);
+    expect(await noKey.json()).toMatchObject({
+      error: { type: "authentication_error", message: "x-api-key header is required" },
+    });
+  });
+});
