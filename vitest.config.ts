@@ -1,4 +1,5 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // One Vitest project per package that has tests.
@@ -8,9 +9,17 @@ const packages = readdirSync("packages", { withFileTypes: true })
 
 const report = process.env.BALLAST_TEST_REPORT;
 
+// Tests import workspace packages from source, so a test never runs against a stale build.
+const alias = Object.fromEntries(
+  readdirSync("packages")
+    .filter((name) => existsSync(`packages/${name}/src/index.ts`))
+    .map((name) => [`@ballast/${name}`, resolve(`packages/${name}/src/index.ts`)]),
+);
+
 export default defineConfig({
   test: {
     projects: packages.map((name) => ({
+      resolve: { alias },
       test: {
         name,
         root: `packages/${name}`,

@@ -14,6 +14,8 @@ export interface PriceEntry extends Rates {
   aliases?: readonly string[];
   /** rates for the whole request once its input (cached included) passes `thresholdTokens` */
   longContext?: Rates & { thresholdTokens: number };
+  /** prompts shorter than this are never cached (Anthropic's prompt-caching docs); absent when unpublished */
+  minCacheableTokens?: number;
   /** where the figures were read, and when (YYYY-MM-DD) */
   source: string;
   readOn: string;
@@ -49,20 +51,57 @@ const SONNET_LONG = { ...rates(6, 7.5, 12, 0.6, 22.5), thresholdTokens: 200_000 
 const entries: PriceEntry[] = [
   { id: "claude-fable-5-1", ...rates(10, 12.5, 20, 0.25, 50), source: PRICING, readOn: "2026-11-25" },
   { id: "claude-mythos-5-1", ...rates(10, 12.5, 20, 0.25, 50), source: PRICING, readOn: "2026-11-25" },
-  { id: "claude-fable-5", ...rates(10, 12.5, 20, 1, 50), source: PRICING, readOn: "2026-11-25" },
-  { id: "claude-mythos-5", ...rates(10, 12.5, 20, 1, 50), source: PRICING, readOn: "2026-11-25" },
+  {
+    id: "claude-fable-5",
+    minCacheableTokens: 512,
+    ...rates(10, 12.5, 20, 1, 50),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
+  {
+    id: "claude-mythos-5",
+    minCacheableTokens: 512,
+    ...rates(10, 12.5, 20, 1, 50),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
   {
     id: "claude-opus-5-5",
     ...rates(4, 5, 8, 0.2, 20),
     source: "https://platform.claude.com/docs/en/models/opus-5-5/overview",
     readOn: "2026-11-25",
   },
-  { id: "claude-opus-5", ...rates(5, 6.25, 10, 0.5, 25), source: PRICING, readOn: "2026-11-25" },
-  { id: "claude-opus-4-8", ...rates(5, 6.25, 10, 0.5, 25), source: PRICING, readOn: "2026-11-25" },
-  { id: "claude-opus-4-7", ...rates(5, 6.25, 10, 0.5, 25), source: PRICING, readOn: "2026-11-25" },
-  { id: "claude-opus-4-6", ...rates(5, 6.25, 10, 0.5, 25), source: PRICING, readOn: "2026-11-25" },
+  {
+    id: "claude-opus-5",
+    minCacheableTokens: 512,
+    ...rates(5, 6.25, 10, 0.5, 25),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
+  {
+    id: "claude-opus-4-8",
+    minCacheableTokens: 1024,
+    ...rates(5, 6.25, 10, 0.5, 25),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
+  {
+    id: "claude-opus-4-7",
+    minCacheableTokens: 2048,
+    ...rates(5, 6.25, 10, 0.5, 25),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
+  {
+    id: "claude-opus-4-6",
+    minCacheableTokens: 4096,
+    ...rates(5, 6.25, 10, 0.5, 25),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
   {
     id: "claude-opus-4-5",
+    minCacheableTokens: 4096,
     aliases: ["claude-opus-4-5-20251101"],
     ...rates(5, 6.25, 10, 0.5, 25),
     source: PRICING,
@@ -70,6 +109,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-opus-4-1",
+    minCacheableTokens: 1024,
     aliases: ["claude-opus-4-1-20250805"],
     ...rates(15, 18.75, 30, 1.5, 75),
     source: PRICING,
@@ -77,6 +117,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-opus-4-0",
+    minCacheableTokens: 1024,
     aliases: ["claude-opus-4", "claude-opus-4-20250514"],
     ...rates(15, 18.75, 30, 1.5, 75),
     source: PRICING,
@@ -90,13 +131,21 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-sonnet-5",
+    minCacheableTokens: 1024,
     ...rates(2, 2.5, 4, 0.2, 10),
     source: "https://platform.claude.com/docs/en/models/sonnet-5/overview",
     readOn: "2026-11-25",
   },
-  { id: "claude-sonnet-4-6", ...rates(3, 3.75, 6, 0.3, 15), source: PRICING, readOn: "2026-11-25" },
+  {
+    id: "claude-sonnet-4-6",
+    minCacheableTokens: 1024,
+    ...rates(3, 3.75, 6, 0.3, 15),
+    source: PRICING,
+    readOn: "2026-11-25",
+  },
   {
     id: "claude-sonnet-4-5",
+    minCacheableTokens: 1024,
     aliases: ["claude-sonnet-4-5-20250929"],
     ...rates(3, 3.75, 6, 0.3, 15),
     longContext: SONNET_LONG,
@@ -105,6 +154,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-sonnet-4-0",
+    minCacheableTokens: 1024,
     aliases: ["claude-sonnet-4", "claude-sonnet-4-20250514"],
     ...rates(3, 3.75, 6, 0.3, 15),
     longContext: SONNET_LONG,
@@ -113,6 +163,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-3-7-sonnet",
+    minCacheableTokens: 1024,
     aliases: ["claude-3-7-sonnet-latest", "claude-3-7-sonnet-20250219", "claude-sonnet-3-7"],
     ...rates(3, 3.75, 6, 0.3, 15),
     source: PRICING,
@@ -120,6 +171,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-haiku-4-5",
+    minCacheableTokens: 4096,
     aliases: ["claude-haiku-4-5-20251001"],
     ...rates(1, 1.25, 2, 0.1, 5),
     source: PRICING,
@@ -127,6 +179,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-3-5-haiku",
+    minCacheableTokens: 2048,
     aliases: ["claude-3-5-haiku-latest", "claude-3-5-haiku-20241022", "claude-haiku-3-5"],
     ...rates(0.8, 1, 1.6, 0.08, 4),
     source: PRICING,
@@ -134,6 +187,7 @@ const entries: PriceEntry[] = [
   },
   {
     id: "claude-3-haiku",
+    minCacheableTokens: 2048,
     aliases: ["claude-3-haiku-20240307", "claude-haiku-3"],
     ...rates(0.25, 0.3, 0.5, 0.03, 1.25),
     source: PRICING,

@@ -1,0 +1,409 @@
+import { type CallPrice, type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
+import {
+  type Attributes,
+  type Context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { attributionFrom } from "./attribution.js";
+import { guard, warnOnce } from "./diag-once.js";
+import { enrichmentAttributes } from "./enrich.js";
+import type { Instruments } from "./metrics.js";
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_FEATURE,
+  ATTR_INPUT_MESSAGES,
+  ATTR_OPERATION,
+  ATTR_OUTPUT_MESSAGES,
+  ATTR_PROVIDER,
+  ATTR_REQUEST_ID,
+  ATTR_REQUEST_MAX_TOKENS,
+  ATTR_REQUEST_MODEL,
+  ATTR_REQUEST_STREAM,
+  ATTR_REQUEST_TEMPERATURE,
+  ATTR_REQUEST_TOP_K,
+  ATTR_REQUEST_TOP_P,
+  ATTR_RESEND_COUNT,
+  ATTR_RESPONSE_ID,
+  ATTR_RESPONSE_MODEL,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_STOP_REASON,
+  ATTR_SYSTEM_INSTRUCTIONS,
+  ATTR_TTFC,
+  ATTR_USAGE_1H,
+  ATTR_USAGE_5M,
+  ATTR_USAGE_CACHE_READ,
+  ATTR_USAGE_CACHE_WRITE,
+  ATTR_USAGE_INPUT,
+  ATTR_USAGE_OUTPUT,
+  ATTR_USER_ID,
+  SPAN_CREATE,
+} from "./semconv.js";
+import type { StreamEnd } from "./stream-observer.js";
+
+type Json = Record<string, unknown>;
+
+/** The per-call log record (TELEMETRY.md), handed to `onCall` and emitted as `ballast.claude.call`. */
+export interface ClaudeCallRecord {
+  request_id: string | null;
+  timestamp: string;
+  user_id: string | null;
+  feature: string | null;
+  provider: string;
+  model: string;
+  response_model: string | null;
+  stream: boolean;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  cost_usd: number | null;
+  cache_savings_usd: number | null;
+  missed_savings_usd: number | null;
+  stop_reason: string | null;
+  retries: number;
+  /** `completed`, `failed`, or for streams also `abandoned` (the caller stopped reading) and `aborted` */
+  outcome: StreamEnd;
+  error: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+}
+
+export interface CallSettings {
+  tracer: Tracer;
+  instruments: Instruments;
+  pricing: PriceTable | undefined;
+  captureContent: { maxBytes: number } | undefined;
+  emit(record: ClaudeCallRecord, ctx: Context): void;
+  missedSavingsTokens(body: Json, model: string, now: number): number;
+}
+
+const CALL_KEY = Symbol.for("ballast.claude.call");
+
+/** The call being made in `ctx`, for the span processor to attribute the SDK's own span. */
+export function callFrom(ctx: Context): ClaudeCall | undefined {
+  return ctx.getValue(CALL_KEY) as ClaudeCall | undefined;
+}
+
+function serverOf(baseURL: unknown): Attributes {
+  try {
+    const url = new URL(String(baseURL));
+    return {
+      [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      [ATTR_SERVER_PORT]: url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443,
+    };
+  } catch {
+    return {};
+  }
+}
+
+const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
+
+/** `error.type` as the SDK's native tracing names it. */
+export function errorType(error: unknown): string {
+  const e = error as {
+    constructor?: { name?: string };
+    status?: number;
+    error?: { error?: { type?: string } };
+    type?: string;
+  };
+  const name = e?.constructor?.name ?? "";
+  if (name === "APIConnectionTimeoutError") return "client_timeout_error";
+  if (name === "APIConnectionError") return "connection_error";
+  const type = e?.error?.error?.type ?? e?.type;
+  if (typeof type === "string" && type) return type;
+  if (typeof e?.status === "number") return String(e.status);
+  return name || "Error";
+}
+
+function truncate(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text);
+  return bytes.length <= maxBytes ? text : `${bytes.subarray(0, maxBytes).toString("utf8")}…`;
+}
+
+/**
+ * One Claude API call as Ballast observes it: metrics and the log record come from here, whatever the
+ * trace sampler decides. On SDKs without native tracing it also owns the call's span.
+ */
+export class ClaudeCall {
+  readonly context: Context;
+  readonly startedAt = performance.now();
+  readonly startedAtMs = Date.now();
+  readonly model: string;
+  readonly stream: boolean;
+  readonly provider: string;
+  readonly userId: string | undefined;
+  readonly feature: string | undefined;
+  readonly requestAttributes: Attributes;
+  readonly extraAttributes: Attributes;
+  /** the span of this call: the SDK's (linked by the span processor) or our own */
+  span: Span | undefined;
+  ownSpan = false;
+  attempts = 0;
+
+  #usage: Json | undefined;
+  #stopReason: string | undefined;
+  #responseModel: string | undefined;
+  #responseId: string | undefined;
+  #requestId: string | undefined;
+  #ttftMs: number | undefined;
+  #content: unknown[] | undefined;
+  #finished = false;
+  readonly #settings: CallSettings;
+  readonly #body: Json;
+
+  constructor(settings: CallSettings, client: Json, body: Json, parent: Context) {
+    this.#settings = settings;
+    this.#body = body;
+    this.model = typeof body.model === "string" ? body.model : "unknown";
+    this.stream = body.stream === true;
+    this.provider = typeof client._genAIProviderName === "string" ? client._genAIProviderName : providerOf(client);
+    const who = attributionFrom(parent);
+    this.userId = who.userId;
+    this.feature = who.feature;
+    this.extraAttributes = who.attributes;
+    const req: Attributes = {
+      [ATTR_OPERATION]: "chat",
+      [ATTR_PROVIDER]: this.provider,
+      [ATTR_REQUEST_MODEL]: this.model,
+      ...serverOf(client.baseURL),
+    };
+    if (typeof body.max_tokens === "number") req[ATTR_REQUEST_MAX_TOKENS] = body.max_tokens;
+    if (this.stream) req[ATTR_REQUEST_STREAM] = true;
+    if (typeof body.temperature === "number") req[ATTR_REQUEST_TEMPERATURE] = body.temperature;
+    if (typeof body.top_p === "number") req[ATTR_REQUEST_TOP_P] = body.top_p;
+    if (typeof body.top_k === "number") req[ATTR_REQUEST_TOP_K] = body.top_k;
+    this.requestAttributes = req;
+    this.context = parent.setValue(CALL_KEY, this);
+  }
+
+  /** Attributes Ballast adds at span start: attribution, and request parameters the SDK leaves out. */
+  startAttributes(): Attributes {
+    const a: Attributes = { ...this.extraAttributes };
+    if (this.userId) a[ATTR_USER_ID] = this.userId;
+    if (this.feature) a[ATTR_FEATURE] = this.feature;
+    for (const key of [ATTR_REQUEST_TEMPERATURE, ATTR_REQUEST_TOP_P, ATTR_REQUEST_TOP_K]) {
+      if (this.requestAttributes[key] !== undefined) a[key] = this.requestAttributes[key];
+    }
+    return a;
+  }
+
+  /** Our own span, shaped like the SDK's native one, for SDK versions that trace nothing. */
+  startOwnSpan(): void {
+    this.span = this.#settings.tracer.startSpan(
+      SPAN_CREATE,
+      { kind: SpanKind.CLIENT, attributes: { ...this.requestAttributes, ...this.startAttributes() } },
+      this.context,
+    );
+    this.ownSpan = true;
+  }
+
+  onResponseHeaders(headers: { get(name: string): string | null } | undefined): void {
+    const id = headers?.get("request-id");
+    if (id) this.#requestId = id;
+  }
+
+  onMessage(message: unknown): void {
+    if (typeof message !== "object" || message === null) return;
+    const m = message as Json;
+    if (typeof m.id === "string") this.#responseId = m.id;
+    if (typeof m.model === "string") this.#responseModel = m.model;
+    if (typeof m.stop_reason === "string") this.#stopReason = m.stop_reason;
+    if (typeof m.usage === "object" && m.usage !== null) this.#usage = { ...(m.usage as Json) };
+    if (Array.isArray(m.content)) this.#content = m.content;
+    if (typeof m._request_id === "string") this.#requestId = m._request_id;
+  }
+
+  onStreamEvent(event: unknown): void {
+    const e = event as Json;
+    switch (e?.type) {
+      case "message_start":
+        this.onMessage(e.message);
+        break;
+      case "content_block_delta":
+        this.#ttftMs ??= performance.now() - this.startedAt;
+        break;
+      case "message_delta": {
+        const delta = e.delta as Json | undefined;
+        if (typeof delta?.stop_reason === "string") this.#stopReason = delta.stop_reason;
+        const totals = e.usage as Json | undefined;
+        if (totals && this.#usage) {
+          for (const [key, value] of Object.entries(totals)) if (value != null) this.#usage[key] = value;
+        }
+        break;
+      }
+    }
+  }
+
+  /** Records the call once: metrics, the log record and (when it owns one) the span. Never throws. */
+  finish(outcome: StreamEnd, error?: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    guard("recording a call", () => this.#record(outcome, error));
+  }
+
+  #record(outcome: StreamEnd, error: unknown): void {
+    const latencyMs = performance.now() - this.startedAt;
+    const u = (this.#usage ?? {}) as UsageLike & Json;
+    const input = count(u.input_tokens);
+    const read = count(u.cache_read_input_tokens);
+    const write = count(u.cache_creation_input_tokens);
+    const w1h = Math.min(write, count(u.cache_creation?.ephemeral_1h_input_tokens));
+    const w5m = write - w1h;
+    const output = count(u.output_tokens);
+    const priced = this.#usage ? this.#price(u) : undefined;
+    const failed = outcome === "failed";
+    const errType = failed ? errorType(error) : undefined;
+    const missedTokens = guard("missed-savings", () =>
+      this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
+    );
+    const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
+
+    const i = this.#settings.instruments;
+    const base: Attributes = { [ATTR_REQUEST_MODEL]: this.model };
+    if (this.feature) base[ATTR_FEATURE] = this.feature;
+    const op: Attributes = { ...base, [ATTR_OPERATION]: "chat", [ATTR_PROVIDER]: this.provider };
+    if (this.#responseModel) op[ATTR_RESPONSE_MODEL] = this.#responseModel;
+    if (this.stream) op[ATTR_REQUEST_STREAM] = true;
+    const duration: Attributes = { ...op };
+    if (errType) duration[ATTR_ERROR_TYPE] = errType;
+    if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
+    i.duration.record(latencyMs / 1000, duration);
+    if (this.#usage) {
+      i.tokenUsage.record(input + read + write, { ...op, "gen_ai.token.type": "input" });
+      i.tokenUsage.record(output, { ...op, "gen_ai.token.type": "output" });
+      const kinds: Array<[string, number, number | undefined]> = [
+        ["input", input, priced?.breakdown.input],
+        ["cache_read", read, priced?.breakdown.cacheRead],
+        ["cache_write_5m", w5m, priced?.breakdown.cacheWrite5m],
+        ["cache_write_1h", w1h, priced?.breakdown.cacheWrite1h],
+        ["output", output, priced?.breakdown.output],
+      ];
+      for (const [kind, tokens, usd] of kinds) {
+        if (tokens > 0) i.tokens.add(tokens, { ...base, "ballast.token.kind": kind });
+        if (usd !== undefined && usd > 0) i.cost.add(usd, { ...base, "ballast.token.kind": kind });
+      }
+      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, base);
+    }
+    if (missedUsd > 0) i.missedSavings.add(missedUsd, base);
+    if (this.#ttftMs !== undefined) {
+      i.ttfc.record(this.#ttftMs / 1000, {
+        [ATTR_OPERATION]: "chat",
+        [ATTR_PROVIDER]: this.provider,
+        [ATTR_REQUEST_MODEL]: this.model,
+        ...(this.feature ? { [ATTR_FEATURE]: this.feature } : {}),
+      });
+    }
+
+    if (this.ownSpan && this.span) this.#endOwnSpan(errType, outcome);
+    if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
+
+    const spanContext = this.span?.spanContext();
+    this.#settings.emit(
+      {
+        request_id: this.#requestId ?? null,
+        timestamp: new Date(this.startedAtMs).toISOString(),
+        user_id: this.userId ?? null,
+        feature: this.feature ?? null,
+        provider: this.provider,
+        model: this.model,
+        response_model: this.#responseModel ?? null,
+        stream: this.stream,
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: read,
+        cache_write_tokens: write,
+        cache_write_5m_tokens: w5m,
+        cache_write_1h_tokens: w1h,
+        latency_ms: Math.round(latencyMs),
+        ttft_ms: this.#ttftMs === undefined ? null : Math.round(this.#ttftMs),
+        cost_usd: priced ? priced.usd : null,
+        cache_savings_usd: priced ? priced.cacheSavingsUsd : null,
+        missed_savings_usd: missedUsd > 0 ? missedUsd : null,
+        stop_reason: this.#stopReason ?? null,
+        retries: Math.max(0, this.attempts - 1),
+        outcome,
+        error: errType ?? null,
+        trace_id: spanContext?.traceId ?? null,
+        span_id: spanContext?.spanId ?? null,
+      },
+      this.span ? trace.setSpan(this.context, this.span) : this.context,
+    );
+  }
+
+  #price(usage: UsageLike): CallPrice | undefined {
+    const model = this.#responseModel ?? this.model;
+    const t = this.#settings.pricing;
+    const price = t ? priceCall({ model, usage }, t) : priceCall({ model, usage });
+    if (!price)
+      warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+    return price;
+  }
+
+  /** What cache reads of `tokens` would have saved: the savings of the same tokens read from cache. */
+  #missedUsd(tokens: number): number {
+    const model = this.#responseModel ?? this.model;
+    const call = { model, usage: { cache_read_input_tokens: tokens } };
+    const t = this.#settings.pricing;
+    return (t ? priceCall(call, t) : priceCall(call))?.cacheSavingsUsd ?? 0;
+  }
+
+  #endOwnSpan(errType: string | undefined, outcome: StreamEnd): void {
+    const span = this.span as Span;
+    const a: Attributes = {};
+    if (this.#responseId) a[ATTR_RESPONSE_ID] = this.#responseId;
+    if (this.#responseModel) a[ATTR_RESPONSE_MODEL] = this.#responseModel;
+    if (this.#requestId) a[ATTR_REQUEST_ID] = this.#requestId;
+    if (this.#stopReason) a[ATTR_STOP_REASON] = this.#stopReason;
+    if (this.#ttftMs !== undefined) a[ATTR_TTFC] = this.#ttftMs / 1000;
+    if (this.attempts > 1) a[ATTR_RESEND_COUNT] = this.attempts - 1;
+    const u = this.#usage;
+    if (u) {
+      const read = count(u.cache_read_input_tokens);
+      const write = count(u.cache_creation_input_tokens);
+      a[ATTR_USAGE_INPUT] = count(u.input_tokens) + read + write;
+      a[ATTR_USAGE_OUTPUT] = count(u.output_tokens);
+      a[ATTR_USAGE_CACHE_READ] = read;
+      a[ATTR_USAGE_CACHE_WRITE] = write;
+      const cc = u.cache_creation as Json | undefined;
+      if (cc) {
+        a[ATTR_USAGE_5M] = count(cc.ephemeral_5m_input_tokens);
+        a[ATTR_USAGE_1H] = count(cc.ephemeral_1h_input_tokens);
+      }
+    }
+    span.setAttributes(a);
+    span.setAttributes(enrichmentAttributes({ ...this.requestAttributes, ...a }, this.#settings.pricing));
+    if (errType) {
+      span.setAttribute(ATTR_ERROR_TYPE, errType);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    } else if (outcome === "completed") span.setStatus({ code: SpanStatusCode.OK });
+    span.end();
+  }
+
+  #captureContent(span: Span): void {
+    if (!span.isRecording() || !this.#settings.captureContent) return;
+    const max = this.#settings.captureContent.maxBytes;
+    const put = (key: string, value: unknown) => {
+      if (value !== undefined)
+        span.setAttribute(key, truncate(typeof value === "string" ? value : JSON.stringify(value), max));
+    };
+    put(ATTR_SYSTEM_INSTRUCTIONS, this.#body.system);
+    put(ATTR_INPUT_MESSAGES, this.#body.messages);
+    if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
+  }
+}
+
+function providerOf(client: Json): string {
+  const name = (client.constructor as { name?: string } | undefined)?.name ?? "";
+  if (/bedrock/i.test(name)) return "aws.bedrock";
+  if (/vertex/i.test(name)) return "gcp.vertex_ai";
+  return "anthropic";
+}

@@ -1,0 +1,66 @@
+import { type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
+import type { Attributes } from "@opentelemetry/api";
+import { warnOnce } from "./diag-once.js";
+import {
+  ATTR_CACHE_SAVINGS,
+  ATTR_COST,
+  ATTR_FINISH_REASONS,
+  ATTR_PRICING_MODEL,
+  ATTR_REQUEST_MODEL,
+  ATTR_RESPONSE_MODEL,
+  ATTR_STOP_REASON,
+  ATTR_USAGE_1H,
+  ATTR_USAGE_5M,
+  ATTR_USAGE_CACHE_CREATION,
+  ATTR_USAGE_CACHE_READ,
+  ATTR_USAGE_CACHE_WRITE,
+  ATTR_USAGE_INPUT,
+  ATTR_USAGE_OUTPUT,
+} from "./semconv.js";
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/** The API's `usage` back from a span's attributes (`gen_ai.usage.input_tokens` includes cached tokens). */
+export function usageFromAttributes(a: Attributes): UsageLike | undefined {
+  if (a[ATTR_USAGE_INPUT] === undefined && a[ATTR_USAGE_OUTPUT] === undefined) return undefined;
+  const read = num(a[ATTR_USAGE_CACHE_READ]);
+  const write = num(a[ATTR_USAGE_CACHE_WRITE] ?? a[ATTR_USAGE_CACHE_CREATION]);
+  return {
+    input_tokens: Math.max(0, num(a[ATTR_USAGE_INPUT]) - read - write),
+    cache_read_input_tokens: read,
+    cache_creation_input_tokens: write,
+    cache_creation: {
+      ephemeral_5m_input_tokens: num(a[ATTR_USAGE_5M]),
+      ephemeral_1h_input_tokens: num(a[ATTR_USAGE_1H]),
+    },
+    output_tokens: num(a[ATTR_USAGE_OUTPUT]),
+  };
+}
+
+/**
+ * What Ballast adds to a call's span: the semconv aliases the SDK leaves out, `finish_reasons`, and
+ * the cost. An unknown model gets `ballast.pricing.model = "unknown"` and no cost, never a guess.
+ */
+export function enrichmentAttributes(a: Attributes, table: PriceTable | undefined, batch = false): Attributes {
+  const out: Attributes = {};
+  const stop = a[ATTR_STOP_REASON];
+  if (typeof stop === "string" && a[ATTR_FINISH_REASONS] === undefined) out[ATTR_FINISH_REASONS] = [stop];
+  const write = a[ATTR_USAGE_CACHE_WRITE] ?? a[ATTR_USAGE_CACHE_CREATION];
+  if (typeof write === "number") {
+    out[ATTR_USAGE_CACHE_WRITE] = write;
+    out[ATTR_USAGE_CACHE_CREATION] = write;
+  }
+  const usage = usageFromAttributes(a);
+  const model = a[ATTR_RESPONSE_MODEL] ?? a[ATTR_REQUEST_MODEL];
+  if (!usage || typeof model !== "string") return out;
+  const price = table ? priceCall({ model, usage, batch }, table) : priceCall({ model, usage, batch });
+  if (!price) {
+    warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+    out[ATTR_PRICING_MODEL] = "unknown";
+    return out;
+  }
+  out[ATTR_COST] = price.usd;
+  out[ATTR_CACHE_SAVINGS] = price.cacheSavingsUsd;
+  out[ATTR_PRICING_MODEL] = price.priceId;
+  return out;
+}

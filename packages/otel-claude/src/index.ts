@@ -1,0 +1,5 @@
+export { type ClaudeContext, withClaudeContext } from "./attribution.js";
+export type { ClaudeCallRecord } from "./call.js";
+export { ClaudeInstrumentation, type ClaudeInstrumentationConfig } from "./instrumentation.js";
+export * as semconv from "./semconv.js";
+export { ClaudeSpanProcessor, type ClaudeSpanProcessorOptions } from "./span-processor.js";

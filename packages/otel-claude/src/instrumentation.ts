@@ -1,0 +1,313 @@
+import { PRICE_TABLE, type PriceTable, resolvePriceEntry } from "@ballast/pricing";
+import { type Context, context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import {
+  InstrumentationBase,
+  type InstrumentationConfig,
+  InstrumentationNodeModuleDefinition,
+  isWrapped,
+} from "@opentelemetry/instrumentation";
+import { ClaudeCall, type ClaudeCallRecord, callFrom, errorType } from "./call.js";
+import { guard, warnOnce } from "./diag-once.js";
+import { createInstruments, type Instruments } from "./metrics.js";
+import { MissedCacheDetector } from "./missed-savings.js";
+import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
+import { isAbortError, observeStream } from "./stream-observer.js";
+import { VERSION } from "./version.js";
+
+export interface ClaudeInstrumentationConfig extends InstrumentationConfig {
+  /** record prompts and replies on spans (`gen_ai.input.messages` …), truncated; off by default */
+  captureContent?: boolean | { maxBytes?: number };
+  /** the price table for costs; default `PRICE_TABLE` from `@ballast/pricing` */
+  pricing?: PriceTable;
+  /** called with every call's log record, e.g. to log it with pino; errors it throws are contained */
+  onCall?: (record: ClaudeCallRecord) => void;
+}
+
+const DEFAULT_CONTENT_BYTES = 16_384;
+const fetchWrapped = new WeakSet<object>();
+// Module-level because the base class calls enable() and _updateMetricInstruments() from its
+// constructor, before this class's own fields exist.
+const instrumentsOf = new WeakMap<object, Instruments>();
+const manualModules = new WeakMap<object, Set<unknown>>();
+
+type Json = Record<string, unknown>;
+type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
+interface SdkPromise {
+  responsePromise?: Promise<{ response?: { headers?: { get(n: string): string | null } } }>;
+  parseResponse?: AnyFn;
+  parsedPromise?: unknown;
+}
+
+function validate(config: ClaudeInstrumentationConfig): ClaudeInstrumentationConfig {
+  const c = config.captureContent;
+  if (c !== undefined && typeof c !== "boolean") {
+    const max = (c as { maxBytes?: unknown })?.maxBytes;
+    if (
+      typeof c !== "object" ||
+      c === null ||
+      (max !== undefined && !(Number.isInteger(max) && (max as number) >= 1))
+    ) {
+      throw new TypeError(
+        `ClaudeInstrumentation: \`captureContent\` must be a boolean or { maxBytes: integer ≥ 1 }; got ${JSON.stringify(c)}`,
+      );
+    }
+  }
+  if (config.onCall !== undefined && typeof config.onCall !== "function") {
+    throw new TypeError("ClaudeInstrumentation: `onCall` must be a function (record) => void");
+  }
+  if (
+    config.pricing !== undefined &&
+    (typeof config.pricing !== "object" || typeof config.pricing?.entries !== "object")
+  ) {
+    throw new TypeError("ClaudeInstrumentation: `pricing` must be a price table (PRICE_TABLE or withPrices(...))");
+  }
+  return config;
+}
+
+/**
+ * Observes every Messages API call of `@anthropic-ai/sdk` (and the Bedrock and Vertex clients, which
+ * share its `Messages` resource): metrics and the per-call log record, and a span shaped like the SDK's
+ * own on versions that do not trace natively. Pair it with `ClaudeSpanProcessor` for costs and
+ * attribution on natively traced spans.
+ */
+export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumentationConfig> {
+  #missed: MissedCacheDetector | undefined;
+
+  constructor(config: ClaudeInstrumentationConfig = {}) {
+    super("@ballast/otel-claude", VERSION, validate(config));
+  }
+
+  override setConfig(config: ClaudeInstrumentationConfig = {}): void {
+    super.setConfig(validate(config));
+  }
+
+  protected init() {
+    return [
+      new InstrumentationNodeModuleDefinition(
+        "@anthropic-ai/sdk",
+        [">=0.30.0 <2"],
+        (exports) => {
+          this.#patch(exports);
+          return exports;
+        },
+        (exports) => {
+          if (exports) this.#unpatch(exports);
+        },
+      ),
+    ];
+  }
+
+  // Called by the base class constructor (before this class's fields exist) and on setMeterProvider.
+  protected override _updateMetricInstruments(): void {
+    instrumentsOf.set(this, createInstruments(this.meter));
+  }
+
+  /** Patches an `@anthropic-ai/sdk` module object you loaded yourself (bundlers, tests, no loader hooks). */
+  manuallyInstrument(sdk: unknown): void {
+    const modules = manualModules.get(this) ?? new Set();
+    manualModules.set(this, modules);
+    modules.add(sdk);
+    if (this.isEnabled()) this.#patch(sdk);
+  }
+
+  override enable(): void {
+    super.enable();
+    for (const sdk of manualModules.get(this) ?? []) this.#patch(sdk);
+  }
+
+  override disable(): void {
+    super.disable();
+    for (const sdk of manualModules.get(this) ?? []) this.#unpatch(sdk);
+  }
+
+  #patch(sdk: unknown): void {
+    guard("patching @anthropic-ai/sdk", () => {
+      for (const proto of this.#prototypes(sdk)) {
+        if (typeof proto.create === "function" && !isWrapped(proto.create)) {
+          this._wrap(proto, "create", ((original: AnyFn) => this.#wrapCreate(original)) as never);
+        }
+        if (typeof proto.countTokens === "function" && !isWrapped(proto.countTokens)) {
+          this._wrap(proto, "countTokens", ((original: AnyFn) => this.#wrapCountTokens(original)) as never);
+        }
+      }
+    });
+  }
+
+  #prototypes(sdk: unknown): Json[] {
+    const m = sdk as Json | undefined;
+    const Anthropic = (m?.Anthropic ?? m?.default ?? m) as Json | undefined;
+    const classes = [Anthropic?.Messages, (Anthropic?.Beta as Json | undefined)?.Messages];
+    return classes.map((c) => (c as { prototype?: Json } | undefined)?.prototype).filter((p): p is Json => !!p);
+  }
+
+  #unpatch(sdk: unknown): void {
+    for (const proto of this.#prototypes(sdk)) {
+      if (isWrapped(proto.create)) this._unwrap(proto, "create");
+      if (isWrapped(proto.countTokens)) this._unwrap(proto, "countTokens");
+    }
+  }
+
+  #settings() {
+    const config = this.getConfig();
+    const c = config.captureContent;
+    let instruments = instrumentsOf.get(this);
+    if (!instruments) {
+      instruments = createInstruments(this.meter);
+      instrumentsOf.set(this, instruments);
+    }
+    this.#missed ??= new MissedCacheDetector();
+    const missed = this.#missed;
+    return {
+      tracer: this.tracer,
+      instruments,
+      pricing: config.pricing,
+      captureContent: c ? { maxBytes: (typeof c === "object" && c.maxBytes) || DEFAULT_CONTENT_BYTES } : undefined,
+      emit: (record: ClaudeCallRecord, ctx: Context) => this.#emit(record, ctx),
+      missedSavingsTokens: (body: Json, model: string, now: number) => {
+        const entry = resolvePriceEntry(model, config.pricing ?? PRICE_TABLE);
+        return missed.check(body, entry?.minCacheableTokens ?? 1024, now);
+      },
+    };
+  }
+
+  #emit(record: ClaudeCallRecord, ctx: Context): void {
+    guard("emitting the log record", () =>
+      this.logger.emit({
+        eventName: LOG_EVENT,
+        severityNumber: record.error ? SeverityNumber.WARN : SeverityNumber.INFO,
+        severityText: record.error ? "WARN" : "INFO",
+        timestamp: new Date(record.timestamp),
+        body: { ...record },
+        context: ctx,
+      }),
+    );
+    const onCall = this.getConfig().onCall;
+    if (onCall) guard("onCall", () => onCall(record));
+  }
+
+  #wrapCreate(original: AnyFn): AnyFn {
+    const instrumentation = this;
+    return function create(this: unknown, ...args: unknown[]) {
+      const [body] = args;
+      const client = (this as { _client?: Json })?._client;
+      const call =
+        instrumentation.isEnabled() && client && typeof body === "object" && body !== null
+          ? guard("starting a call", () =>
+              instrumentation.#startCall(client, body as Json, args[1] as Json | undefined),
+            )
+          : undefined;
+      if (!call) return original.apply(this, args);
+      const promise = context.with(call.context, () => original.apply(this, args));
+      guard("observing a call", () => observe(call, promise as SdkPromise));
+      return promise;
+    };
+  }
+
+  #startCall(client: Json, body: Json, options: Json | undefined): ClaudeCall {
+    wrapFetch(client);
+    const call = new ClaudeCall(this.#settings(), client, body, context.active());
+    // SDK 1.x helpers (`messages.stream()`) start the span before calling create and pass it along.
+    const started = (options?.__span as { span?: Span } | undefined)?.span;
+    if (started && typeof started.spanContext === "function") {
+      call.span = started;
+      if (started.isRecording()) started.setAttributes(call.startAttributes());
+    }
+    // SDK ≥ 0.134 traces natively (its span is enriched by ClaudeSpanProcessor); before that, or with
+    // its tracing turned off, Ballast makes the span itself, named and shaped the same.
+    if (client._tracer === undefined) call.startOwnSpan();
+    return call;
+  }
+
+  #wrapCountTokens(original: AnyFn): AnyFn {
+    const instrumentation = this;
+    return function countTokens(this: unknown, ...args: unknown[]) {
+      const client = (this as { _client?: Json })?._client;
+      const body = args[0] as Json | undefined;
+      if (!instrumentation.isEnabled() || !client || client._tracer !== undefined) return original.apply(this, args);
+      const span = guard("count_tokens span", () =>
+        instrumentation.tracer.startSpan(SPAN_COUNT_TOKENS, {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            [ATTR_PROVIDER]: "anthropic",
+            ...(typeof body?.model === "string" ? { [ATTR_REQUEST_MODEL]: body.model } : {}),
+          },
+        }),
+      );
+      const promise = original.apply(this, args) as Promise<unknown>;
+      if (span) {
+        (promise as SdkPromise).responsePromise?.then(
+          () => {
+            span.setStatus({ code: SpanStatusCode.OK });
+            span.end();
+          },
+          (error: unknown) => {
+            span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            span.end();
+          },
+        );
+      }
+      return promise;
+    };
+  }
+}
+
+/** Counts the attempts (the SDK's own retries) of the call running in the current context. */
+function wrapFetch(client: Json): void {
+  if (fetchWrapped.has(client) || typeof client.fetch !== "function") return;
+  const fetch = client.fetch as AnyFn;
+  client.fetch = function (this: unknown, ...args: unknown[]) {
+    const call = callFrom(context.active());
+    if (call) call.attempts++;
+    return fetch.apply(this, args);
+  };
+  fetchWrapped.add(client);
+}
+
+/**
+ * Follows an SDK `APIPromise` without consuming it: the raw response through `responsePromise`, the
+ * parsed Message or Stream through its `parseResponse` (run only if the caller reads the body, so
+ * `.asResponse()` keeps an unread body).
+ */
+function observe(call: ClaudeCall, promise: SdkPromise): void {
+  if (!promise?.responsePromise || typeof promise.parseResponse !== "function") {
+    warnOnce(
+      "sdk-shape",
+      "this @anthropic-ai/sdk version's APIPromise is not the shape Ballast knows; calls are not recorded",
+    );
+    return;
+  }
+  promise.responsePromise.then(
+    (props) => {
+      call.onResponseHeaders(props?.response?.headers);
+      // The caller took the raw Response (`.asResponse()`) and the body stays theirs.
+      queueMicrotask(() => {
+        if (!promise.parsedPromise) call.finish("completed");
+      });
+    },
+    (error: unknown) => call.finish(isAbortError(error) ? "aborted" : "failed", error),
+  );
+  const parse = promise.parseResponse;
+  promise.parseResponse = async function (this: unknown, ...args: unknown[]) {
+    let data: unknown;
+    try {
+      data = await parse.apply(this, args);
+    } catch (error) {
+      call.finish(isAbortError(error) ? "aborted" : "failed", error);
+      throw error;
+    }
+    guard("observing a response", () => {
+      const stream = data as { iterator?: unknown; controller?: AbortController };
+      if (call.stream && typeof stream?.iterator === "function") {
+        observeStream(stream as never, {
+          onItem: (event) => call.onStreamEvent(event),
+          onEnd: (how, error) => call.finish(how, error),
+        });
+      } else {
+        call.onMessage(data);
+        call.finish("completed");
+      }
+    });
+    return data;
+  };
+}

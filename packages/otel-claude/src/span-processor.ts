@@ -1,0 +1,75 @@
+import type { PriceTable } from "@ballast/pricing";
+import type { Context } from "@opentelemetry/api";
+import { attributionFrom } from "./attribution.js";
+import { callFrom } from "./call.js";
+import { guard } from "./diag-once.js";
+import { enrichmentAttributes } from "./enrich.js";
+import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
+
+/** The parts of the SDK's `Span` this processor uses (structural, so any 3.x `sdk-trace` fits). */
+interface EnrichableSpan {
+  name: string;
+  attributes: Record<string, unknown>;
+  instrumentationScope?: { name: string };
+  setAttributes(attributes: Record<string, unknown>): unknown;
+  setAttribute(key: string, value: unknown): unknown;
+}
+
+export interface ClaudeSpanProcessorOptions {
+  /** the price table for costs; default `PRICE_TABLE` from `@ballast/pricing` */
+  pricing?: PriceTable;
+}
+
+function isSdkClaudeSpan(span: EnrichableSpan): boolean {
+  return span.name.startsWith("anthropic.messages") && (span.instrumentationScope?.name ?? "").startsWith(SDK_SCOPE);
+}
+
+/**
+ * Enriches the span `@anthropic-ai/sdk` ≥ 0.134 makes for each call, instead of adding a second one:
+ * at start `user.id`, `ballast.feature` and sampling parameters; while ending (`onEnding`, before
+ * export) the cost, cache savings, `finish_reasons` and the semconv aliases. Add it to your tracer
+ * provider's `spanProcessors` before the exporting processor.
+ */
+export class ClaudeSpanProcessor {
+  readonly #pricing: PriceTable | undefined;
+
+  constructor(options: ClaudeSpanProcessorOptions = {}) {
+    if (options.pricing !== undefined && typeof options.pricing?.entries !== "object") {
+      throw new TypeError("ClaudeSpanProcessor: `pricing` must be a price table (PRICE_TABLE or withPrices(...))");
+    }
+    this.#pricing = options.pricing;
+  }
+
+  onStart(span: EnrichableSpan, parentContext: Context): void {
+    guard("span processor onStart", () => {
+      if (!isSdkClaudeSpan(span)) return;
+      const call = callFrom(parentContext);
+      if (call && !call.span && span.name === "anthropic.messages.create") {
+        call.span = span as never;
+        span.setAttributes(call.startAttributes());
+        return;
+      }
+      const who = attributionFrom(parentContext);
+      if (who.userId) span.setAttribute(ATTR_USER_ID, who.userId);
+      if (who.feature) span.setAttribute(ATTR_FEATURE, who.feature);
+      if (Object.keys(who.attributes).length > 0) span.setAttributes(who.attributes);
+    });
+  }
+
+  onEnding(span: EnrichableSpan): void {
+    guard("span processor onEnding", () => {
+      if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
+      span.setAttributes(enrichmentAttributes(span.attributes as never, this.#pricing));
+    });
+  }
+
+  onEnd(): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,74 @@
+export type StreamEnd = "completed" | "abandoned" | "aborted" | "failed";
+
+export interface StreamObserver<T> {
+  onItem(item: T): void;
+  onEnd(how: StreamEnd, error?: unknown): void;
+}
+
+/** The SDK's `APIUserAbortError`, or a fetch `AbortError`. */
+export function isAbortError(error: unknown): boolean {
+  const e = error as { name?: string; constructor?: { name?: string } } | undefined;
+  return e?.constructor?.name === "APIUserAbortError" || e?.name === "AbortError";
+}
+
+interface SdkStream<T> {
+  iterator: () => AsyncIterator<T>;
+  controller?: AbortController;
+}
+
+/**
+ * Watches a streaming response without changing it: the SDK's `Stream` gets every event through
+ * `this.iterator()` (for-await, `tee()`, `MessageStream` alike), so that one function is wrapped on
+ * the instance. `break` shows as `abandoned`, `controller.abort()` as `aborted`.
+ */
+export function observeStream<T>(stream: SdkStream<T>, observer: StreamObserver<T>): void {
+  const original = stream.iterator;
+  let ended = false;
+  const end = (how: StreamEnd, error?: unknown) => {
+    if (ended) return;
+    ended = true;
+    try {
+      observer.onEnd(how, error);
+    } catch {
+      // the observer guards itself; nothing may reach the caller's stream
+    }
+  };
+  stream.iterator = function (this: unknown) {
+    const source = original.call(this);
+    const aborted = () => stream.controller?.signal.aborted === true;
+    const wrapped: AsyncIterableIterator<T> = {
+      async next() {
+        let result: IteratorResult<T>;
+        try {
+          result = await source.next();
+        } catch (error) {
+          // the SDK aborts its controller on any error too, so the error itself decides
+          end(isAbortError(error) ? "aborted" : "failed", error);
+          throw error;
+        }
+        if (result.done) end(aborted() ? "aborted" : "completed");
+        else if (!ended) {
+          try {
+            observer.onItem(result.value);
+          } catch {
+            // as above
+          }
+        }
+        return result;
+      },
+      async return(value?: unknown) {
+        end("abandoned");
+        return (await source.return?.(value)) ?? { done: true, value: undefined };
+      },
+      async throw(error?: unknown) {
+        end("failed", error);
+        if (source.throw) return source.throw(error);
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return wrapped;
+      },
+    };
+    return wrapped;
+  };
+}
