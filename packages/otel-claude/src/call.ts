@@ -105,7 +105,10 @@ function serverOf(baseURL: unknown): Attributes {
   }
 }
 
-const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
+const count = (v: unknown) => {
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0;
+};
 
 /** `error.type` as the SDK's native tracing names it. */
 export function errorType(error: unknown): string {

@@ -1,0 +1,280 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagation } from "@opentelemetry/api";
+import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import { describe, expect, it } from "vitest";
+import { withClaudeContext } from "../src/index.js";
+import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
+
+const BIG = "alpha ".repeat(1200); // 1200 tokens
+const cachedSystem = [{ type: "text" as const, text: BIG, cache_control: { type: "ephemeral" as const } }];
+
+describe("costs", () => {
+  it("price a cache write, then a cache read and its savings, to the hand-computed figure", async () => {
+    const t = setupTelemetry();
+    const m = await mock();
+    const c = client(Anthropic, m);
+    m.enqueue({ reply: { text: "Your order shipped." } }, { reply: { text: "Your order shipped." } });
+    await c.messages.create({ ...ask("Hi"), system: cachedSystem });
+    await c.messages.create({ ...ask("Hi"), system: cachedSystem });
+    // Sonnet 4.6: input 3, 5m write 3.75, read 0.30, output 15 per million. Prefix = 3 + 1200 = 1203.
+    const write = (5 * 3 + 1203 * 3.75 + 5 * 15) / 1e6;
+    const read = (5 * 3 + 1203 * 0.3 + 5 * 15) / 1e6;
+    const savings = (1203 * 2.7) / 1e6;
+    expect(t.records.map((r) => [r.cache_write_tokens, r.cache_read_tokens])).toEqual([
+      [1203, 0],
+      [0, 1203],
+    ]);
+    expect(t.records[0]!.cost_usd).toBeCloseTo(write, 12);
+    expect(t.records[1]!.cost_usd).toBeCloseTo(read, 12);
+    expect(t.records[1]!.cache_savings_usd).toBeCloseTo(savings, 12);
+    const [s1, s2] = t.claudeSpans();
+    expect(s1!.attributes["gen_ai.usage.input_tokens"]).toBe(1208);
+    expect(s1!.attributes["anthropic.usage.cache_creation.ephemeral_5m_input_tokens"]).toBe(1203);
+    expect(s1!.attributes["gen_ai.usage.cost"]).toBeCloseTo(write, 12);
+    expect(s2!.attributes["ballast.cost.cache_savings"]).toBeCloseTo(savings, 12);
+    const metrics = await t.metrics();
+    const byKind = Object.fromEntries(
+      metrics.get("gen_ai.usage.cost")!.map((p) => [p.attributes["ballast.token.kind"], p.value as number]),
+    );
+    expect(byKind.cache_write_5m).toBeCloseTo((1203 * 3.75) / 1e6, 12);
+    expect(byKind.cache_read).toBeCloseTo((1203 * 0.3) / 1e6, 12);
+    expect(byKind.input).toBeCloseTo((10 * 3) / 1e6, 12);
+    expect(byKind.output).toBeCloseTo((10 * 15) / 1e6, 12);
+    expect(metrics.get("ballast.claude.cache_savings")![0]!.value).toBeCloseTo(savings, 12);
+  });
+
+  it("report what caching would have saved on a repeated, unmarked, cacheable prefix", async () => {
+    const t = setupTelemetry();
+    const m = await mock();
+    const c = client(Anthropic, m);
+    const system = "policy ".repeat(1000); // ~7000 chars: above Sonnet 4.6's 1024-token minimum
+    await c.messages.create({ ...ask("Hi"), system });
+    expect((await t.metrics()).get("ballast.cache.missed_savings")).toBeUndefined();
+    await c.messages.create({ ...ask("Hello"), system });
+    const missed = (await t.metrics()).get("ballast.cache.missed_savings")!;
+    expect(missed).toHaveLength(1);
+    const estimatedTokens = Math.floor(JSON.stringify([MODEL, null, system]).length / 4);
+    expect(missed[0]!.value).toBeCloseTo((estimatedTokens * 2.7) / 1e6, 12);
+    expect(t.records[1]!.missed_savings_usd).toBeCloseTo((estimatedTokens * 2.7) / 1e6, 12);
+    // marked for caching: nothing missed
+    await c.messages.create({
+      ...ask("Hi"),
+      system: [{ type: "text", text: system, cache_control: { type: "ephemeral" } }],
+    });
+    expect(t.records[2]!.missed_savings_usd).toBeNull();
+  });
+
+  it("leave an unknown model unpriced, say so once, and still record the call", async () => {
+    const warnings: string[] = [];
+    const logger: DiagLogger = {
+      warn: (msg: string) => warnings.push(msg),
+      error: () => {},
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    };
+    diag.setLogger(logger, DiagLogLevel.WARN);
+    try {
+      const t = setupTelemetry();
+      const m = await mock();
+      const c = client(Anthropic, m);
+      await c.messages.create({ ...ask("Hi"), model: "claude-unreleased-9" });
+      await c.messages.create({ ...ask("Hi"), model: "claude-unreleased-9" });
+      expect(t.records.map((r) => r.cost_usd)).toEqual([null, null]);
+      expect(t.claudeSpans()[0]!.attributes["ballast.pricing.model"]).toBe("unknown");
+      expect(t.claudeSpans()[0]!.attributes["gen_ai.usage.cost"]).toBeUndefined();
+      expect((await t.metrics()).get("gen_ai.usage.cost")).toBeUndefined();
+      expect(warnings.filter((w) => w.includes("claude-unreleased-9"))).toHaveLength(1);
+    } finally {
+      diag.disable();
+    }
+  });
+});
+
+describe("SDK objects stay as they are", () => {
+  // The same assertions run without and with the instrumentation.
+  async function exercise(m: Awaited<ReturnType<typeof mock>>) {
+    const c = client(Anthropic, m);
+    const out: Record<string, unknown> = {};
+    const { data, response, request_id } = await c.messages.create(ask("Hello")).withResponse();
+    out.withResponse = [data.type, response.status, request_id === response.headers.get("request-id")];
+    const raw = await c.messages.create(ask("Hello")).asResponse();
+    out.asResponse = [raw.status, ((await raw.json()) as { type: string }).type];
+    const stream = await c.messages.create({ ...ask("Hello"), stream: true });
+    const [left, right] = stream.tee();
+    const count = async (s: AsyncIterable<unknown>) => {
+      let n = 0;
+      for await (const _ of s) n++;
+      return n;
+    };
+    const [l, r] = await Promise.all([count(left), count(right)]);
+    out.tee = [l === r, l > 5];
+    const aborting = await c.messages.create({ ...ask("Hello"), stream: true });
+    let seen = 0;
+    for await (const event of aborting) {
+      if (event.type === "content_block_delta" && ++seen === 2) aborting.controller.abort();
+    }
+    out.abort = seen;
+    const helper = c.messages.stream(ask("Hello"));
+    const texts: string[] = [];
+    helper.on("text", (t) => texts.push(t));
+    const final = await helper.finalMessage();
+    out.messageStream = [texts.join("") === (final.content[0] as { text: string }).text, final.stop_reason];
+    return out;
+  }
+
+  it("withResponse, asResponse, tee, controller.abort and MessageStream behave identically", async () => {
+    // a small per-token delay, so an abort lands while the stream is still arriving
+    const without = await exercise(await mock({ seed: 5, latency: { perTokenMs: 2 } }));
+    const t = setupTelemetry();
+    const withIt = await exercise(await mock({ seed: 5, latency: { perTokenMs: 2 } }));
+    expect(withIt).toEqual(without);
+    expect(without).toEqual({
+      withResponse: ["message", 200, true],
+      asResponse: [200, "message"],
+      tee: [true, true],
+      abort: 2,
+      messageStream: [true, "end_turn"],
+    });
+    await until(() => t.records.length === 5, "five log records");
+    expect(t.records.map((r) => r.outcome)).toEqual(["completed", "completed", "completed", "aborted", "completed"]);
+  });
+});
+
+describe("sampling", () => {
+  it("keeps metrics and log records right when the sampler drops every trace", async () => {
+    const t = setupTelemetry({ sampled: false });
+    const m = await mock();
+    await client(SDKS[0].Client, m).messages.create(ask("Hello"));
+    await client(SDKS[1].Client, m).messages.create(ask("Hello"));
+    expect(t.claudeSpans()).toHaveLength(0);
+    expect(t.records).toHaveLength(2);
+    expect(t.records.every((r) => r.cost_usd !== null && r.input_tokens === 8)).toBe(true);
+    const duration = (await t.metrics()).get("gen_ai.client.operation.duration")!;
+    expect((duration[0]!.value as { count: number }).count).toBe(2);
+  });
+});
+
+describe("never breaks the app", () => {
+  it("returns the call normally with a throwing exporter, processor, meter and onCall", async () => {
+    class Broken extends InMemorySpanExporter {
+      override export(): void {
+        throw new Error("exporter down");
+      }
+    }
+    const throwing: SpanProcessor = {
+      onStart: () => {
+        throw new Error("processor");
+      },
+      onEnd: (_s: ReadableSpan) => {
+        throw new Error("processor");
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    const t = setupTelemetry({
+      extraProcessors: [
+        throwing,
+        new (await import("@opentelemetry/sdk-trace")).SimpleSpanProcessor({ exporter: new Broken() }),
+      ],
+      config: {
+        onCall: () => {
+          throw new Error("user callback");
+        },
+      },
+    });
+    const brokenMeter = {
+      getMeter: () =>
+        new Proxy(
+          {},
+          {
+            get: () => () => ({
+              record: () => {
+                throw new Error("meter");
+              },
+              add: () => {
+                throw new Error("meter");
+              },
+            }),
+          },
+        ),
+    };
+    t.instrumentation.setMeterProvider(brokenMeter as never);
+    const m = await mock();
+    for (const { Client } of SDKS) {
+      const msg = await client(Client, m).messages.create(ask("Hello"));
+      expect(msg.type).toBe("message");
+      const streamed = await client(Client, m).messages.stream(ask("Hello")).finalMessage();
+      expect(streamed.stop_reason).toBe("end_turn");
+    }
+  });
+
+  it("copes with usage of the wrong types", async () => {
+    const t = setupTelemetry();
+    const m = await mock();
+    const odd = {
+      id: "msg_odd",
+      type: "message",
+      role: "assistant",
+      model: MODEL,
+      content: [{ type: "text", text: "ok" }],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: "12", output_tokens: null, cache_read_input_tokens: -3, cache_creation: "weird" },
+    };
+    m.enqueue({ body: odd });
+    const msg = await client(Anthropic, m).messages.create(ask("Hello"));
+    expect(msg.id).toBe("msg_odd");
+    expect(t.records[0]).toMatchObject({ input_tokens: 12, output_tokens: 0, cache_read_tokens: 0, stop_reason: null });
+    expect(t.records[0]!.cost_usd).toBeCloseTo((12 * 3) / 1e6, 12);
+  });
+});
+
+describe("attribution and privacy", () => {
+  it("takes user and feature from baggage when there is no withClaudeContext", async () => {
+    const t = setupTelemetry();
+    const m = await mock();
+    const bag = propagation.createBaggage({
+      "user.id": { value: "user_from_baggage" },
+      "ballast.feature": { value: "search" },
+    });
+    await otelContext.with(propagation.setBaggage(otelContext.active(), bag), () =>
+      client(Anthropic, m).messages.create(ask("Hello")),
+    );
+    expect(t.records[0]).toMatchObject({ user_id: "user_from_baggage", feature: "search" });
+    expect(t.claudeSpans()[0]!.attributes).toMatchObject({
+      "user.id": "user_from_baggage",
+      "ballast.feature": "search",
+    });
+  });
+
+  it("validates withClaudeContext input", () => {
+    expect(() => withClaudeContext({ userId: "" }, () => 1)).toThrow(
+      "`userId` must be a string of 1 to 256 characters",
+    );
+    expect(() => withClaudeContext({ feature: "a\nb" }, () => 1)).toThrow(
+      "`feature` must not contain control characters",
+    );
+    expect(withClaudeContext({ userId: "u1" }, () => withClaudeContext({ feature: "f" }, () => 42))).toBe(42);
+  });
+
+  it("records content only when opted in, truncated to maxBytes", async () => {
+    const t = setupTelemetry({ config: { captureContent: { maxBytes: 40 } } });
+    const m = await mock();
+    m.enqueue({ reply: { text: "Your order shipped." } });
+    for (const { Client } of SDKS) {
+      m.enqueue({ reply: { text: "Your order shipped." } });
+      await client(Client, m).messages.create({ ...ask("Where is order 1234? ".repeat(10)), system: "Be brief." });
+    }
+    for (const span of t.claudeSpans()) {
+      expect(span.attributes["gen_ai.system_instructions"]).toBe("Be brief.");
+      const input = String(span.attributes["gen_ai.input.messages"]);
+      expect(Buffer.byteLength(input)).toBeLessThanOrEqual(40 + 3);
+      expect(input).toBe(`${'[{"role":"user","content":"Where is order 1234? Where is order'.slice(0, 40)}…`);
+      expect(span.attributes["gen_ai.output.messages"]).toBe('[{"role":"assistant","parts":[{"type":"t…');
+    }
+    expect(() => setupTelemetry({ config: { captureContent: { maxBytes: 0 } } })).toThrow(
+      "`captureContent` must be a boolean or { maxBytes: integer ≥ 1 }",
+    );
+  });
+});
