@@ -306,8 +306,8 @@ export class ClaudeCall {
       });
     }
 
-    if (this.ownSpan && this.span) this.#endOwnSpan(errType, outcome);
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
+    if (this.ownSpan && this.span) this.#endOwnSpan(errType, outcome);
 
     const spanContext = this.span?.spanContext();
     this.#settings.emit(
