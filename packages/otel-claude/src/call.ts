@@ -93,7 +93,21 @@ export function callFrom(ctx: Context): ClaudeCall | undefined {
   return ctx.getValue(CALL_KEY) as ClaudeCall | undefined;
 }
 
+const servers = new Map<string, Attributes>();
+
+/** `server.address` / `server.port` of a client's base URL (parsed once per URL). */
 function serverOf(baseURL: unknown): Attributes {
+  const key = String(baseURL);
+  let attributes = servers.get(key);
+  if (!attributes) {
+    attributes = parseServer(key);
+    if (servers.size > 100) servers.clear();
+    servers.set(key, attributes);
+  }
+  return attributes;
+}
+
+function parseServer(baseURL: string): Attributes {
   try {
     const url = new URL(String(baseURL));
     return {

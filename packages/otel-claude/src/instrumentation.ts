@@ -176,8 +176,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
         eventName: LOG_EVENT,
         severityNumber: record.error ? SeverityNumber.WARN : SeverityNumber.INFO,
         severityText: record.error ? "WARN" : "INFO",
-        timestamp: new Date(record.timestamp),
-        body: { ...record },
+        timestamp: Date.parse(record.timestamp),
+        body: record as never,
         context: ctx,
       }),
     );

@@ -26,6 +26,9 @@ export function indexTable(table: PriceTable): Map<string, PriceEntry> {
 }
 
 const indexes = new WeakMap<PriceTable, Map<string, PriceEntry>>();
+// Model ids repeat on every call: remember each resolution (bounded, per table).
+const resolved = new WeakMap<PriceTable, Map<string, PriceEntry | undefined>>();
+const MAX_RESOLVED = 1000;
 
 /** The table entry that prices `model`, or undefined when the table does not know it. */
 export function resolvePriceEntry(model: string, table: PriceTable): PriceEntry | undefined {
@@ -34,6 +37,15 @@ export function resolvePriceEntry(model: string, table: PriceTable): PriceEntry 
     index = indexTable(table);
     indexes.set(table, index);
   }
+  let cache = resolved.get(table);
+  if (!cache) {
+    cache = new Map();
+    resolved.set(table, cache);
+  }
+  if (cache.has(model)) return cache.get(model);
   const id = normalizeModelId(model);
-  return index.get(id) ?? index.get(id.replace(/-(\d{8}|latest)$/, ""));
+  const entry = index.get(id) ?? index.get(id.replace(/-(\d{8}|latest)$/, ""));
+  if (cache.size >= MAX_RESOLVED) cache.clear();
+  cache.set(model, entry);
+  return entry;
 }

@@ -1,0 +1,84 @@
+// One configuration of bench/otel-overhead in its own process (OTel globals are per process).
+//   node --expose-gc otel-overhead-worker.ts <none|native|ballast> <mock-url> <calls> <streams> [heap]
+import Anthropic, * as sdk from "@anthropic-ai/sdk";
+import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+
+const [mode = "none", url = "", callsArg = "20000", streamsArg = "2000", heapArg] = process.argv.slice(2);
+const CONCURRENCY = 16;
+
+// Exporters that accept and drop everything: the benchmark measures recording, not the network.
+const drop = {
+  export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
+  shutdown: async () => {},
+  forceFlush: async () => {},
+};
+
+if (mode !== "none") {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const processors = [new BatchSpanProcessor({ exporter: drop as never })];
+  const tracerProvider = new TracerProvider({
+    spanProcessors: mode === "ballast" ? [new ClaudeSpanProcessor(), ...processors] : processors,
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
+  if (mode === "ballast") {
+    const instrumentation = new ClaudeInstrumentation();
+    instrumentation.setTracerProvider(tracerProvider);
+    instrumentation.setMeterProvider(
+      new MeterProvider({
+        readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
+      }),
+    );
+    instrumentation.setLoggerProvider(
+      new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
+    );
+    instrumentation.manuallyInstrument(sdk);
+  }
+}
+
+const client = new Anthropic({ baseURL: url, apiKey: "sk-bench", maxRetries: 0 });
+const params = {
+  model: "claude-sonnet-4-6",
+  max_tokens: 256,
+  messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
+};
+
+async function pool(n: number, task: () => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < n) await task();
+    }),
+  );
+  return n / ((performance.now() - started) / 1000);
+}
+const create = () => client.messages.create(params).then(() => {});
+const stream = async () => {
+  for await (const _ of await client.messages.create({ ...params, stream: true }));
+};
+
+await pool(500, create); // warm-up
+const result: Record<string, number> = {
+  callsPerSec: await pool(Number(callsArg), create),
+  streamsPerSec: await pool(Number(streamsArg), stream),
+};
+if (heapArg) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("run with --expose-gc");
+  const heap = async () => {
+    await new Promise((r) => setTimeout(r, 1500)); // let batch processors drain
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  await pool(10_000 - 500 - Number(callsArg) > 0 ? 10_000 - 500 - Number(callsArg) : 0, create);
+  result.heapAt10k = await heap();
+  await pool(Number(heapArg) - 10_000, create);
+  result.heapAtEnd = await heap();
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);

@@ -1,0 +1,70 @@
+// What @ballast/otel-claude costs a Claude call: the real SDK against claude-mock (zero latency, in its
+// own process) three ways, each in a fresh process, rounds interleaved, medians reported:
+//   none    — no OpenTelemetry SDK
+//   native  — an OTel SDK registered: the SDK's own span per call (≥ 0.134)
+//   ballast — the same plus ClaudeInstrumentation + ClaudeSpanProcessor + metrics + log records
+// Target: ballast ≥ 95% of native. Heap after --heap-calls (100k) within 5 MB of the heap after 10k.
+//   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: "string", default: "20000" },
+    streams: { type: "string", default: "2000" },
+    rounds: { type: "string", default: "5" },
+    "heap-calls": { type: "string", default: "100000" },
+  },
+});
+for (const [k, v] of Object.entries(values)) {
+  if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
+}
+const here = (file: string) => new URL(file, import.meta.url).pathname;
+
+const server = spawn(process.execPath, [here("./mock-server.ts")], { stdio: ["pipe", "pipe", "inherit"] });
+const [line] = (await once(server.stdout, "data")) as [Buffer];
+const { url } = JSON.parse(line.toString()) as { url: string };
+
+async function worker(mode: string, extra: string[] = []): Promise<Record<string, number>> {
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", here("./otel-overhead-worker.ts"), mode, url, values.calls!, values.streams!, ...extra],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  const [code] = (await once(child, "exit")) as [number];
+  if (code !== 0) throw new Error(`${mode} worker exited ${code}`);
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
+}
+
+const modes = ["none", "native", "ballast"] as const;
+const runs: Record<string, Array<Record<string, number>>> = { none: [], native: [], ballast: [] };
+for (let round = 0; round < Number(values.rounds); round++) {
+  const order = round % 2 === 0 ? modes : [...modes].reverse();
+  for (const mode of order) runs[mode]!.push(await worker(mode));
+}
+const heap = await worker("ballast", [values["heap-calls"]!]);
+server.stdin.end();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const m = (mode: string, key: string) => median(runs[mode]!.map((r) => r[key] ?? 0));
+console.log(
+  `otel-overhead: node ${process.version}, ${values.calls} calls + ${values.streams} streams per run, ${values.rounds} rounds`,
+);
+console.log("| measure | none | native tracing | ballast | ballast / native | target |");
+console.log("| --- | ---: | ---: | ---: | ---: | --- |");
+for (const [key, label] of [
+  ["callsPerSec", "non-streaming calls/s"],
+  ["streamsPerSec", "streams/s"],
+] as const) {
+  const [none, native, ballast] = [m("none", key), m("native", key), m("ballast", key)];
+  console.log(
+    `| ${label} | ${none.toFixed(0)} | ${native.toFixed(0)} | ${ballast.toFixed(0)} | ${(ballast / native).toFixed(3)} | ≥ 0.95 |`,
+  );
+}
+const growth = ((heap.heapAtEnd ?? 0) - (heap.heapAt10k ?? 0)) / 1024 / 1024;
+console.log(`| heap growth 10k → ${values["heap-calls"]} calls (ballast) | | | ${growth.toFixed(2)} MB | | ≤ 5 MB |`);
