@@ -57,6 +57,8 @@ export interface ClaudeCallRecord {
   model: string;
   response_model: string | null;
   stream: boolean;
+  /** a Message Batches result, priced at the batch rate */
+  batch: boolean;
   input_tokens: number;
   output_tokens: number;
   cache_read_tokens: number;
@@ -177,8 +179,12 @@ export class ClaudeCall {
   readonly #settings: CallSettings;
   readonly #body: Json;
 
-  constructor(settings: CallSettings, client: Json, body: Json, parent: Context) {
+  /** a Message Batches result: priced at the batch rate, no duration (the batch's timing is not the call's) */
+  readonly batch: boolean;
+
+  constructor(settings: CallSettings, client: Json, body: Json, parent: Context, options: { batch?: boolean } = {}) {
     this.#settings = settings;
+    this.batch = options.batch === true;
     this.#body = body;
     this.model = typeof body.model === "string" ? body.model : "unknown";
     this.stream = body.stream === true;
@@ -279,9 +285,11 @@ export class ClaudeCall {
     const priced = this.#usage ? this.#price(u) : undefined;
     const failed = outcome === "failed";
     const errType = failed ? errorType(error) : undefined;
-    const missedTokens = guard("missed-savings", () =>
-      this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
-    );
+    const missedTokens = this.batch
+      ? 0
+      : guard("missed-savings", () =>
+          this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
+        );
     const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
 
     const i = this.#settings.instruments;
@@ -293,7 +301,7 @@ export class ClaudeCall {
     const duration: Attributes = { ...op };
     if (errType) duration[ATTR_ERROR_TYPE] = errType;
     if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
-    i.duration.record(latencyMs / 1000, duration);
+    if (!this.batch) i.duration.record(latencyMs / 1000, duration);
     if (this.#usage) {
       i.tokenUsage.record(input + read + write, { ...op, "gen_ai.token.type": "input" });
       i.tokenUsage.record(output, { ...op, "gen_ai.token.type": "output" });
@@ -334,13 +342,14 @@ export class ClaudeCall {
         model: this.model,
         response_model: this.#responseModel ?? null,
         stream: this.stream,
+        batch: this.batch,
         input_tokens: input,
         output_tokens: output,
         cache_read_tokens: read,
         cache_write_tokens: write,
         cache_write_5m_tokens: w5m,
         cache_write_1h_tokens: w1h,
-        latency_ms: Math.round(latencyMs),
+        latency_ms: this.batch ? 0 : Math.round(latencyMs),
         ttft_ms: this.#ttftMs === undefined ? null : Math.round(this.#ttftMs),
         cost_usd: priced ? priced.usd : null,
         cache_savings_usd: priced ? priced.cacheSavingsUsd : null,
@@ -359,7 +368,8 @@ export class ClaudeCall {
   #price(usage: UsageLike): CallPrice | undefined {
     const model = this.#responseModel ?? this.model;
     const t = this.#settings.pricing;
-    const price = t ? priceCall({ model, usage }, t) : priceCall({ model, usage });
+    const call = { model, usage, batch: this.batch };
+    const price = t ? priceCall(call, t) : priceCall(call);
     if (!price)
       warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
     return price;

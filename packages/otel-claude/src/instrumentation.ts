@@ -130,6 +130,11 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
           this._wrap(proto, "countTokens", ((original: AnyFn) => this.#wrapCountTokens(original)) as never);
         }
       }
+      for (const proto of this.#batchPrototypes(sdk)) {
+        if (typeof proto.results === "function" && !isWrapped(proto.results)) {
+          this._wrap(proto, "results", ((original: AnyFn) => this.#wrapBatchResults(original)) as never);
+        }
+      }
     });
   }
 
@@ -140,11 +145,54 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     return classes.map((c) => (c as { prototype?: Json } | undefined)?.prototype).filter((p): p is Json => !!p);
   }
 
+  #batchPrototypes(sdk: unknown): Json[] {
+    return this.#prototypes(sdk)
+      .map((proto) => (proto.constructor as { Batches?: { prototype?: Json } } | undefined)?.Batches?.prototype)
+      .filter((p): p is Json => !!p);
+  }
+
   #unpatch(sdk: unknown): void {
     for (const proto of this.#prototypes(sdk)) {
       if (isWrapped(proto.create)) this._unwrap(proto, "create");
       if (isWrapped(proto.countTokens)) this._unwrap(proto, "countTokens");
     }
+    for (const proto of this.#batchPrototypes(sdk)) {
+      if (isWrapped(proto.results)) this._unwrap(proto, "results");
+    }
+  }
+
+  /** Each succeeded batch result is recorded as a call at the batch price, as it is read. */
+  #wrapBatchResults(original: AnyFn): AnyFn {
+    const instrumentation = this;
+    return async function results(this: unknown, ...args: unknown[]) {
+      const decoder = await original.apply(this, args);
+      const client = (this as { _client?: Json })?._client;
+      if (instrumentation.isEnabled() && client && typeof (decoder as Json)?.decoder === "function") {
+        guard("observing batch results", () =>
+          observeStream(
+            decoder as never,
+            {
+              onItem: (item: unknown) => {
+                const result = (item as { result?: { type?: string; message?: Json } })?.result;
+                if (result?.type !== "succeeded" || !result.message) return;
+                const call = new ClaudeCall(
+                  instrumentation.#settings(),
+                  client,
+                  { model: result.message.model },
+                  context.active(),
+                  { batch: true },
+                );
+                call.onMessage(result.message);
+                call.finish("completed");
+              },
+              onEnd: () => {},
+            },
+            "decoder",
+          ),
+        );
+      }
+      return decoder;
+    };
   }
 
   #settings() {

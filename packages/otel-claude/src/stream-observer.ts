@@ -11,18 +11,20 @@ export function isAbortError(error: unknown): boolean {
   return e?.constructor?.name === "APIUserAbortError" || e?.name === "AbortError";
 }
 
-interface SdkStream<T> {
-  iterator: () => AsyncIterator<T>;
-  controller?: AbortController;
-}
+type SdkStream<T, K extends string> = { [key in K]: () => AsyncIterator<T> } & { controller?: AbortController };
 
 /**
  * Watches a streaming response without changing it: the SDK's `Stream` gets every event through
  * `this.iterator()` (for-await, `tee()`, `MessageStream` alike), so that one function is wrapped on
  * the instance. `break` shows as `abandoned`, `controller.abort()` as `aborted`.
  */
-export function observeStream<T>(stream: SdkStream<T>, observer: StreamObserver<T>): void {
-  const original = stream.iterator;
+export function observeStream<T, K extends string = "iterator">(
+  stream: SdkStream<T, K>,
+  observer: StreamObserver<T>,
+  /** the instance method every iteration goes through: `iterator` on a Stream, `decoder` on batch results */
+  method: K = "iterator" as K,
+): void {
+  const original = stream[method];
   let ended = false;
   const end = (how: StreamEnd, error?: unknown) => {
     if (ended) return;
@@ -33,7 +35,7 @@ export function observeStream<T>(stream: SdkStream<T>, observer: StreamObserver<
       // the observer guards itself; nothing may reach the caller's stream
     }
   };
-  stream.iterator = function (this: unknown) {
+  (stream as Record<string, unknown>)[method] = function (this: unknown) {
     const source = original.call(this);
     const aborted = () => stream.controller?.signal.aborted === true;
     const wrapped: AsyncIterableIterator<T> = {

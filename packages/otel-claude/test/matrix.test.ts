@@ -224,6 +224,37 @@ describe.each(SDKS)("$name", ({ Client }) => {
     }
   });
 
+  it("batches: each succeeded result recorded at the batch price, no duration", async () => {
+    const t = setupTelemetry();
+    const m = await mock({ batchDelayMs: 1000 });
+    const c = client(Client, m);
+    const batch = await c.messages.batches.create({
+      requests: [
+        { custom_id: "ok", params: ask("Hello there") },
+        { custom_id: "bad", params: { ...ask("Hello there"), max_tokens: 0 } },
+      ],
+    });
+    m.advanceTime(1000);
+    const seen: string[] = [];
+    for await (const r of await c.messages.batches.results(batch.id)) seen.push(`${r.custom_id}:${r.result.type}`);
+    expect(seen).toEqual(["ok:succeeded", "bad:errored"]);
+    expect(t.records).toHaveLength(1);
+    const record = t.records[0]!;
+    expect(record).toMatchObject({
+      batch: true,
+      model: MODEL,
+      input_tokens: INPUT,
+      latency_ms: 0,
+      outcome: "completed",
+    });
+    // the batch rate: half of Sonnet 4.6's $3 / $15
+    expect(record.cost_usd).toBeCloseTo(usd(INPUT, record.output_tokens) / 2, 12);
+    const metrics = await t.metrics();
+    expect(metrics.get("gen_ai.client.operation.duration")).toBeUndefined();
+    const total = metrics.get("gen_ai.usage.cost")!.reduce((s, p) => s + (p.value as number), 0);
+    expect(total).toBeCloseTo(usd(INPUT, record.output_tokens) / 2, 12);
+  });
+
   it("countTokens: one anthropic.messages.count_tokens span, no chat metrics", async () => {
     const t = setupTelemetry();
     const m = await mock();
