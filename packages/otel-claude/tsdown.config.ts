@@ -1,12 +1,4 @@
 import { defineConfig } from "tsdown";
+import { base } from "../../tsdown.base.ts";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/register.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  platform: "node",
-  target: "node22",
-  sourcemap: true,
-  clean: true,
-  shims: true,
-});
+export default defineConfig({ ...base, entry: ["src/index.ts", "src/register.ts"], shims: true });

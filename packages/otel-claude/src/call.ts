@@ -1,4 +1,4 @@
-import { type CallPrice, type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
+import { type CallPrice, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
 import {
   type Attributes,
   type Context,
@@ -120,11 +120,6 @@ function parseServer(baseURL: string): Attributes {
     return {};
   }
 }
-
-const count = (v: unknown) => {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0;
-};
 
 /** `error.type` as the SDK's native tracing names it. */
 export function errorType(error: unknown): string {
@@ -275,14 +270,9 @@ export class ClaudeCall {
 
   #record(outcome: StreamEnd, error: unknown): void {
     const latencyMs = performance.now() - this.startedAt;
-    const u = (this.#usage ?? {}) as UsageLike & Json;
-    const input = count(u.input_tokens);
-    const read = count(u.cache_read_input_tokens);
-    const write = count(u.cache_creation_input_tokens);
-    const w1h = Math.min(write, count(u.cache_creation?.ephemeral_1h_input_tokens));
-    const w5m = write - w1h;
-    const output = count(u.output_tokens);
-    const priced = this.#usage ? this.#price(u) : undefined;
+    const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokenCounts(this.#usage);
+    const write = w5m + w1h;
+    const priced = this.#usage ? this.#price(this.#usage) : undefined;
     const failed = outcome === "failed";
     const errType = failed ? errorType(error) : undefined;
     const missedTokens = this.batch
@@ -392,19 +382,15 @@ export class ClaudeCall {
     if (this.#stopReason) a[ATTR_STOP_REASON] = this.#stopReason;
     if (this.#ttftMs !== undefined) a[ATTR_TTFC] = this.#ttftMs / 1000;
     if (this.attempts > 1) a[ATTR_RESEND_COUNT] = this.attempts - 1;
-    const u = this.#usage;
-    if (u) {
-      const read = count(u.cache_read_input_tokens);
-      const write = count(u.cache_creation_input_tokens);
-      a[ATTR_USAGE_INPUT] = count(u.input_tokens) + read + write;
-      a[ATTR_USAGE_OUTPUT] = count(u.output_tokens);
-      a[ATTR_USAGE_CACHE_READ] = read;
+    if (this.#usage) {
+      const t = tokenCounts(this.#usage);
+      const write = t.cacheWrite5m + t.cacheWrite1h;
+      a[ATTR_USAGE_INPUT] = t.input + t.cacheRead + write;
+      a[ATTR_USAGE_OUTPUT] = t.output;
+      a[ATTR_USAGE_CACHE_READ] = t.cacheRead;
       a[ATTR_USAGE_CACHE_WRITE] = write;
-      const cc = u.cache_creation as Json | undefined;
-      if (cc) {
-        a[ATTR_USAGE_5M] = count(cc.ephemeral_5m_input_tokens);
-        a[ATTR_USAGE_1H] = count(cc.ephemeral_1h_input_tokens);
-      }
+      a[ATTR_USAGE_5M] = t.cacheWrite5m;
+      a[ATTR_USAGE_1H] = t.cacheWrite1h;
     }
     span.setAttributes(a);
     span.setAttributes(enrichmentAttributes({ ...this.requestAttributes, ...a }, this.#settings.pricing));

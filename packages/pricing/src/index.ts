@@ -6,6 +6,8 @@ export {
   type MaxCostInput,
   type PriceCallInput,
   priceCall,
+  type TokenCounts,
+  tokenCounts,
   type UsageLike,
 } from "./price.js";
 export { PRICE_TABLE, type PriceEntry, type PriceTable, type Rates } from "./table.js";

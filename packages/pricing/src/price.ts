@@ -38,19 +38,38 @@ function count(value: unknown): number {
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/** Token counts of a usage object by kind, every one a finite number ≥ 0 (`input` is the uncached part). */
+export interface TokenCounts {
+  input: number;
+  cacheRead: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  output: number;
+}
+
+/**
+ * Reads a loose `usage` into counts by kind. Cache writes not split by TTL in `usage.cache_creation`
+ * count as 5-minute writes, the default TTL.
+ */
+export function tokenCounts(usage: UsageLike | null | undefined): TokenCounts {
+  const u = usage ?? {};
+  const written = count(u.cache_creation_input_tokens);
+  const cacheWrite1h = Math.min(written, count(u.cache_creation?.ephemeral_1h_input_tokens));
+  return {
+    input: count(u.input_tokens),
+    cacheRead: count(u.cache_read_input_tokens),
+    cacheWrite5m: written - cacheWrite1h,
+    cacheWrite1h,
+    output: count(u.output_tokens),
+  };
+}
+
 /** USD of one call from its usage, or `undefined` for a model the table does not know (never a guess). */
 export function priceCall(call: PriceCallInput, table: PriceTable = PRICE_TABLE): CallPrice | undefined {
   const entry = resolvePriceEntry(call.model, table);
   if (!entry) return undefined;
-  const u = call.usage ?? {};
-  const input = count(u.input_tokens);
-  const cacheRead = count(u.cache_read_input_tokens);
-  const written = count(u.cache_creation_input_tokens);
-  const split1h = Math.min(written, count(u.cache_creation?.ephemeral_1h_input_tokens));
-  // Writes the usage does not attribute to a TTL are billed as 5-minute writes, the default TTL.
-  const split5m = written - split1h;
-  const output = count(u.output_tokens);
-
+  const { input, cacheRead, cacheWrite5m: split5m, cacheWrite1h: split1h, output } = tokenCounts(call.usage);
+  const written = split5m + split1h;
   const long = entry.longContext && input + cacheRead + written > entry.longContext.thresholdTokens;
   const r: Rates = long && entry.longContext ? entry.longContext : entry;
   const batch = call.batch || call.serviceTier === "batch" ? table.batchMultiplier : 1;
