@@ -1,0 +1,85 @@
+import { createRequire } from "node:module";
+import type { CircuitState } from "./breaker.js";
+import type { RetryReason } from "./classify.js";
+
+type OtelApi = typeof import("@opentelemetry/api");
+
+// @opentelemetry/api is an optional peer: telemetry is recorded when the app has it, skipped otherwise.
+let api: OtelApi | null | undefined;
+function otel(): OtelApi | null {
+  if (api === undefined) {
+    try {
+      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api;
+}
+
+const STATES: CircuitState[] = ["closed", "half_open", "open"];
+
+/** Metrics and span events of one policy, through the global OTel API when it is installed. */
+export class RetryTelemetry {
+  #instruments:
+    | { attempts: import("@opentelemetry/api").Counter; fallbacks: import("@opentelemetry/api").Counter }
+    | undefined;
+
+  constructor(private readonly circuitStates: () => Map<string, CircuitState>) {
+    const o = otel();
+    if (!o) return;
+    const meter = o.metrics.getMeter("@ballast/retry");
+    this.#instruments = {
+      attempts: meter.createCounter("ballast.retry.attempts", { description: "Retries by reason", unit: "{attempt}" }),
+      fallbacks: meter.createCounter("ballast.retry.fallbacks", {
+        description: "Calls handed to a fallback model",
+        unit: "{fallback}",
+      }),
+    };
+    meter
+      .createObservableGauge("ballast.circuit.state", {
+        description: "1 for each model's current circuit state",
+        unit: "1",
+      })
+      .addCallback((result) => {
+        for (const [model, state] of this.circuitStates()) {
+          for (const s of STATES) {
+            result.observe(s === state ? 1 : 0, { "gen_ai.request.model": model, "ballast.circuit.state": s });
+          }
+        }
+      });
+  }
+
+  retry(model: string | undefined, reason: RetryReason, attempt: number, delayMs: number): void {
+    try {
+      this.#instruments?.attempts.add(1, {
+        "gen_ai.request.model": model ?? "unknown",
+        "ballast.retry.reason": reason,
+      });
+      otel()
+        ?.trace.getActiveSpan()
+        ?.addEvent("ballast.retry", {
+          "ballast.retry.attempt": attempt,
+          "ballast.retry.reason": reason,
+          "ballast.retry.delay_ms": delayMs,
+          ...(model ? { "gen_ai.request.model": model } : {}),
+        });
+    } catch {
+      // telemetry never breaks the call
+    }
+  }
+
+  fallback(from: string | undefined, to: string | undefined, reason: string): void {
+    try {
+      const attributes = {
+        "ballast.fallback.from": from ?? "unknown",
+        "ballast.fallback.to": to ?? "unknown",
+        "ballast.fallback.reason": reason,
+      };
+      this.#instruments?.fallbacks.add(1, attributes);
+      otel()?.trace.getActiveSpan()?.addEvent("ballast.fallback", attributes);
+    } catch {
+      // as above
+    }
+  }
+}

@@ -1,0 +1,151 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { describe, expect, it } from "vitest";
+import { RetryAfterTooLongError, retryPolicy, StreamInterruptedError, withRetry } from "../src/index.js";
+import { ask, client, FALLBACK, mock, PRIMARY, SDKS } from "./helpers.js";
+
+describe.each(SDKS)("withRetry on $name", ({ Client }) => {
+  it("honours retry-after: 1 and puts exactly 2 requests on the wire, whatever the client's maxRetries", async () => {
+    const m = await mock();
+    m.enqueue({ status: 429, retryAfterS: 1 });
+    const c = withRetry(client(m, Client), retryPolicy());
+    const msg = await c.messages.create(ask());
+    expect(msg.type).toBe("message");
+    expect(m.requests.map((r) => r.status)).toEqual([429, 200]);
+    expect(m.requests[1]!.time - m.requests[0]!.time).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("retries a stream that fails before its first delta, so the caller sees one clean stream", async () => {
+    const m = await mock();
+    m.enqueue({ stream: "error", after: 0 }, { stream: "drop", after: 0 });
+    const c = withRetry(client(m, Client), retryPolicy({ baseDelayMs: 10 }));
+    const stream = c.messages.stream(ask());
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe("end_turn");
+    expect(m.requests).toHaveLength(3);
+    const types: string[] = [];
+    for await (const e of await c.messages.create({ ...ask(), stream: true })) types.push(e.type);
+    expect(types[0]).toBe("message_start");
+    expect(types.at(-1)).toBe("message_stop");
+  });
+
+  it("turns a failure after content into a StreamInterruptedError with the partial text", async () => {
+    const m = await mock();
+    m.enqueue({ stream: "error", after: 3, reply: { text: "one two three four five six" } });
+    const c = withRetry(client(m, Client), retryPolicy({ baseDelayMs: 10 }));
+    let text = "";
+    const error = await (async () => {
+      for await (const e of await c.messages.create({ ...ask(), stream: true })) {
+        if (e.type === "content_block_delta" && e.delta.type === "text_delta") text += e.delta.text;
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as StreamInterruptedError).partialText).toBe("one two three");
+    expect(text).toBe("one two three");
+    expect((error as StreamInterruptedError).usage).toMatchObject({ input_tokens: expect.any(Number) });
+    expect(m.requests).toHaveLength(1);
+  });
+});
+
+describe("withRetry", () => {
+  it.each([400, 401, 403, 404, 413])("sends %i once and rethrows the SDK's own error unchanged", async (status) => {
+    const m = await mock();
+    m.enqueue({ status });
+    const c = withRetry(client(m), retryPolicy());
+    const error = await c.messages.create(ask()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect((error as { status: number }).status).toBe(status);
+    expect(m.requests).toHaveLength(1);
+  });
+
+  it("hands an overloaded model to the fallback; the wire and the response say who answered", async () => {
+    const m = await mock();
+    m.enqueue({ status: 529 }, { status: 529 });
+    const fallbacks: string[] = [];
+    const policy = retryPolicy({
+      fallbackModels: [FALLBACK],
+      baseDelayMs: 10,
+      onFallback: (e) => fallbacks.push(`${e.from}->${e.to}:${e.reason}`),
+    });
+    const msg = await withRetry(client(m), policy).messages.create(ask());
+    expect(m.requests.map((r) => `${r.model}:${r.status}`)).toEqual([
+      `${PRIMARY}:529`,
+      `${FALLBACK}:529`,
+      `${FALLBACK}:200`,
+    ]);
+    expect(msg.model).toBe("claude-haiku-4-5-20251001");
+    expect(fallbacks).toEqual([`${PRIMARY}->${FALLBACK}:overloaded`]);
+  });
+
+  it("does not sleep through retry-after: 3600: the fallback serves at once, else a typed error at once", async () => {
+    const m = await mock();
+    m.enqueue({ status: 429, retryAfterS: 3600, model: PRIMARY });
+    const started = performance.now();
+    const msg = await withRetry(
+      client(m),
+      retryPolicy({ maxRetryAfterMs: 60_000, fallbackModels: [FALLBACK] }),
+    ).messages.create(ask());
+    expect(msg.model).toBe("claude-haiku-4-5-20251001");
+    m.enqueue({ status: 429, retryAfterS: 3600 });
+    const error = await withRetry(client(m), retryPolicy({ maxRetryAfterMs: 60_000 }))
+      .messages.create(ask())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryAfterTooLongError);
+    expect((error as RetryAfterTooLongError).retryAfterMs).toBe(3_600_000);
+    expect(performance.now() - started).toBeLessThan(5_000); // nothing slept for an hour
+    expect(m.requests).toHaveLength(3);
+  });
+
+  it("rejects within 50 ms of an abort during a 10 s backoff, with the SDK's abort error", async () => {
+    const m = await mock();
+    m.enqueue({ status: 503, retryAfterS: 10 });
+    const controller = new AbortController();
+    const c = withRetry(client(m), retryPolicy());
+    const pending = c.messages.create(ask(), { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await pending.catch((e: unknown) => e);
+    expect(performance.now() - abortedAt).toBeLessThan(50);
+    expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
+    expect(m.requests).toHaveLength(1);
+  });
+
+  it("hands a slow model's stream to the fallback after firstTokenTimeoutMs", async () => {
+    const m = await mock({ latency: { models: { [PRIMARY]: { ttftMs: 5000 } } } });
+    const policy = retryPolicy({ firstTokenTimeoutMs: 500, fallbackModels: [FALLBACK] });
+    const started = performance.now();
+    const stream = withRetry(client(m), policy).messages.stream(ask());
+    await new Promise<void>((resolve) => stream.once("text", () => resolve()));
+    const firstText = performance.now() - started;
+    const final = await stream.finalMessage();
+    expect(final.model).toBe("claude-haiku-4-5-20251001");
+    expect(firstText).toBeLessThan(2000); // the primary alone would take 5 s
+    expect(m.requests.map((r) => r.model)).toEqual([PRIMARY, FALLBACK]);
+  });
+
+  it("keeps the caller's client untouched and parse() and beta go through the policy", async () => {
+    const m = await mock();
+    const original = client(m);
+    const c = withRetry(original, retryPolicy({ baseDelayMs: 10 }));
+    m.enqueue({ status: 500 });
+    await expect(
+      original.messages.create({ ...ask(), model: "claude-sonnet-4-6" }, { maxRetries: 0 }),
+    ).rejects.toThrow();
+    m.enqueue({ status: 500 }, { status: 500, times: 1 });
+    const schema = {
+      type: "object",
+      properties: { ok: { type: "boolean" } },
+      required: ["ok"],
+      additionalProperties: false,
+    };
+    const parsed = await c.messages.parse({
+      ...ask(),
+      output_config: { format: { type: "json_schema", schema } },
+    } as never);
+    expect((parsed as { parsed_output: unknown }).parsed_output).toMatchObject({ ok: expect.any(Boolean) });
+    m.enqueue({ status: 503 });
+    const beta = await c.beta.messages.create(ask());
+    expect(beta.type).toBe("message");
+    expect(m.requests.map((r) => r.status)).toEqual([500, 500, 500, 200, 503, 200]);
+  });
+});
