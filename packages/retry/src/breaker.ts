@@ -1,5 +1,7 @@
 export type CircuitState = "closed" | "open" | "half_open";
 
+const BUCKETS = 10;
+
 export interface CircuitBreakerOptions {
   /** failure share over the window that opens the circuit (default 0.5) */
   failureRate?: number;
@@ -20,7 +22,8 @@ export class CircuitBreaker {
   #state: CircuitState = "closed";
   #openedAt = 0;
   #probing = false;
-  #outcomes: Array<{ at: number; failed: boolean }> = [];
+  // The sliding window as ten buckets of windowMs/10: O(1) per call however busy the model is.
+  #buckets = Array.from({ length: BUCKETS }, () => ({ start: Number.NEGATIVE_INFINITY, calls: 0, failures: 0 }));
 
   constructor(
     private readonly options: Required<CircuitBreakerOptions>,
@@ -52,7 +55,7 @@ export class CircuitBreaker {
   success(): void {
     if (this.#state === "half_open") {
       this.#probing = false;
-      this.#outcomes = [];
+      for (const b of this.#buckets) b.start = Number.NEGATIVE_INFINITY;
       this.#set("closed");
       return;
     }
@@ -75,13 +78,26 @@ export class CircuitBreaker {
 
   #record(failed: boolean): void {
     const now = this.now();
-    this.#outcomes.push({ at: now, failed });
-    const since = now - this.options.windowMs;
-    while ((this.#outcomes[0]?.at ?? now) < since) this.#outcomes.shift();
-    const n = this.#outcomes.length;
-    if (this.#state !== "closed" || n < this.options.minimumCalls) return;
-    const failures = this.#outcomes.filter((o) => o.failed).length;
-    if (failures / n >= this.options.failureRate) this.#open();
+    const width = this.options.windowMs / BUCKETS;
+    const start = Math.floor(now / width) * width;
+    const bucket = this.#buckets[Math.floor(now / width) % BUCKETS] as {
+      start: number;
+      calls: number;
+      failures: number;
+    };
+    if (bucket.start !== start) Object.assign(bucket, { start, calls: 0, failures: 0 });
+    bucket.calls++;
+    if (failed) bucket.failures++;
+    if (this.#state !== "closed") return;
+    let calls = 0;
+    let failures = 0;
+    for (const b of this.#buckets) {
+      if (b.start > now - this.options.windowMs) {
+        calls += b.calls;
+        failures += b.failures;
+      }
+    }
+    if (calls >= this.options.minimumCalls && failures / calls >= this.options.failureRate) this.#open();
   }
 
   #open(): void {

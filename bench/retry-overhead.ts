@@ -1,0 +1,46 @@
+// What policy.execute adds around a call that succeeds at once: a tight loop of already-resolved
+// functions, bare and through the policy, interleaved rounds, medians. Target: < 2 µs added per call.
+//   node bench/retry-overhead.ts [--calls 200000] [--rounds 7]
+import { parseArgs } from "node:util";
+import { retryPolicy } from "@ballast/retry";
+
+const { values } = parseArgs({
+  options: { calls: { type: "string", default: "200000" }, rounds: { type: "string", default: "7" } },
+});
+const CALLS = Number(values.calls);
+const ROUNDS = Number(values.rounds);
+for (const [k, v] of [
+  ["calls", CALLS],
+  ["rounds", ROUNDS],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be an integer ≥ 1`);
+}
+
+const policy = retryPolicy({ fallbackModels: ["claude-haiku-4-5"] });
+const work = async () => 42;
+const bare = async () => {
+  for (let i = 0; i < CALLS; i++) await work();
+};
+const wrapped = async () => {
+  for (let i = 0; i < CALLS; i++) await policy.execute(work, { model: "claude-opus-4-8" });
+};
+const time = async (fn: () => Promise<void>) => {
+  const t = performance.now();
+  await fn();
+  return ((performance.now() - t) * 1000) / CALLS; // µs per call
+};
+
+await bare();
+await wrapped();
+const runs = { bare: [] as number[], policy: [] as number[] };
+for (let r = 0; r < ROUNDS; r++) {
+  for (const which of r % 2 ? (["policy", "bare"] as const) : (["bare", "policy"] as const)) {
+    runs[which].push(await time(which === "bare" ? bare : wrapped));
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+const [b, p] = [median(runs.bare), median(runs.policy)];
+console.log(`retry-overhead: node ${process.version}, ${CALLS} calls × ${ROUNDS} rounds`);
+console.log("| measure | bare call | through policy.execute | added | target |");
+console.log("| --- | ---: | ---: | ---: | --- |");
+console.log(`| µs per call | ${b.toFixed(3)} | ${p.toFixed(3)} | ${(p - b).toFixed(3)} | < 2 µs added |`);
