@@ -13,6 +13,7 @@ import {
   withRetry,
 } from "../src/index.js";
 import { ask, client, FALLBACK, mock, PRIMARY } from "./helpers.js";
+import { inMemoryTracing } from "./tracing.js";
 
 const apiError = (status: number, headers: Record<string, string> = {}, type?: string) =>
   Object.assign(new Error("x"), {
@@ -183,6 +184,30 @@ describe("execute", () => {
     } finally {
       metrics.disable();
     }
+  });
+});
+
+describe("span events", () => {
+  it("adds a ballast.retry event to the active span for each retry", async () => {
+    const { provider, exporter } = inMemoryTracing();
+    const tracer = provider.getTracer("test");
+    const policy = retryPolicy({ baseDelayMs: 0, maxDelayMs: 0 });
+    let n = 0;
+    await tracer.startActiveSpan("work", async (span) => {
+      await policy.execute(async () => {
+        if (n++ < 2) throw apiError(503);
+        return "ok";
+      });
+      span.end();
+    });
+    const events = exporter.getFinishedSpans()[0]!.events;
+    expect(
+      events.map((e) => [e.name, e.attributes?.["ballast.retry.attempt"], e.attributes?.["ballast.retry.reason"]]),
+    ).toEqual([
+      ["ballast.retry", 1, "server_error"],
+      ["ballast.retry", 2, "server_error"],
+    ]);
+    await provider.shutdown();
   });
 });
 

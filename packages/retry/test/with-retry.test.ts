@@ -123,6 +123,21 @@ describe("withRetry", () => {
     expect(m.requests.map((r) => r.model)).toEqual([PRIMARY, FALLBACK]);
   });
 
+  it("aborts a slow non-streaming attempt after attemptTimeoutMs and lets the fallback answer", async () => {
+    const m = await mock({ latency: { models: { [PRIMARY]: { ttftMs: 4000 } } } });
+    const fallbacks: string[] = [];
+    const policy = retryPolicy({
+      attemptTimeoutMs: 300,
+      fallbackModels: [FALLBACK],
+      onFallback: (e) => fallbacks.push(e.reason),
+    });
+    const started = performance.now();
+    const msg = await withRetry(client(m), policy).messages.create(ask());
+    expect(msg.model).toBe("claude-haiku-4-5-20251001");
+    expect(fallbacks).toEqual(["slow"]);
+    expect(performance.now() - started).toBeLessThan(2000); // the primary alone would take 4 s
+  });
+
   it("keeps the caller's client untouched and parse() and beta go through the policy", async () => {
     const m = await mock();
     const original = client(m);
