@@ -104,7 +104,17 @@ describe("withRetry", () => {
     await new Promise((r) => setTimeout(r, 200));
     const abortedAt = performance.now();
     controller.abort();
-    const error = await pending.catch((e: unknown) => e);
+    // Deterministic form of "within 50 ms": the rejection needs no timer, only microtasks, so the call
+    // has settled before the next macrotask runs.
+    const first = await Promise.race([
+      pending.then(
+        () => "resolved",
+        (e: unknown) => e,
+      ),
+      new Promise((resolve) => setImmediate(() => resolve("not yet"))),
+    ]);
+    expect(first).not.toBe("not yet");
+    const error = first;
     expect(performance.now() - abortedAt).toBeLessThan(50);
     expect(error).toBeInstanceOf(Anthropic.APIUserAbortError);
     expect(m.requests).toHaveLength(1);
