@@ -9,8 +9,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
-import { guard, warnOnce } from "./diag-once.js";
-import { enrichmentAttributes } from "./enrich.js";
+import { guard } from "./diag-once.js";
+import { enrichmentAttributes, warnUnpriced } from "./enrich.js";
 import type { Instruments } from "./metrics.js";
 import {
   ATTR_ERROR_TYPE,
@@ -33,6 +33,8 @@ import {
   ATTR_SERVER_PORT,
   ATTR_STOP_REASON,
   ATTR_SYSTEM_INSTRUCTIONS,
+  ATTR_TOKEN_KIND,
+  ATTR_TOKEN_TYPE,
   ATTR_TTFC,
   ATTR_USAGE_1H,
   ATTR_USAGE_5M,
@@ -293,8 +295,8 @@ export class ClaudeCall {
     if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
     if (!this.batch) i.duration.record(latencyMs / 1000, duration);
     if (this.#usage) {
-      i.tokenUsage.record(input + read + write, { ...op, "gen_ai.token.type": "input" });
-      i.tokenUsage.record(output, { ...op, "gen_ai.token.type": "output" });
+      i.tokenUsage.record(input + read + write, { ...op, [ATTR_TOKEN_TYPE]: "input" });
+      i.tokenUsage.record(output, { ...op, [ATTR_TOKEN_TYPE]: "output" });
       const kinds: Array<[string, number, number | undefined]> = [
         ["input", input, priced?.breakdown.input],
         ["cache_read", read, priced?.breakdown.cacheRead],
@@ -303,8 +305,8 @@ export class ClaudeCall {
         ["output", output, priced?.breakdown.output],
       ];
       for (const [kind, tokens, usd] of kinds) {
-        if (tokens > 0) i.tokens.add(tokens, { ...base, "ballast.token.kind": kind });
-        if (usd !== undefined && usd > 0) i.cost.add(usd, { ...base, "ballast.token.kind": kind });
+        if (tokens > 0) i.tokens.add(tokens, { ...base, [ATTR_TOKEN_KIND]: kind });
+        if (usd !== undefined && usd > 0) i.cost.add(usd, { ...base, [ATTR_TOKEN_KIND]: kind });
       }
       if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, base);
     }
@@ -357,20 +359,17 @@ export class ClaudeCall {
 
   #price(usage: UsageLike): CallPrice | undefined {
     const model = this.#responseModel ?? this.model;
-    const t = this.#settings.pricing;
-    const call = { model, usage, batch: this.batch };
-    const price = t ? priceCall(call, t) : priceCall(call);
-    if (!price)
-      warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+    const price = priceCall({ model, usage, batch: this.batch }, this.#settings.pricing);
+    if (!price) warnUnpriced(model);
     return price;
   }
 
   /** What cache reads of `tokens` would have saved: the savings of the same tokens read from cache. */
   #missedUsd(tokens: number): number {
     const model = this.#responseModel ?? this.model;
-    const call = { model, usage: { cache_read_input_tokens: tokens } };
-    const t = this.#settings.pricing;
-    return (t ? priceCall(call, t) : priceCall(call))?.cacheSavingsUsd ?? 0;
+    return (
+      priceCall({ model, usage: { cache_read_input_tokens: tokens } }, this.#settings.pricing)?.cacheSavingsUsd ?? 0
+    );
   }
 
   #endOwnSpan(errType: string | undefined, outcome: StreamEnd): void {

@@ -18,6 +18,11 @@ import {
   ATTR_USAGE_OUTPUT,
 } from "./semconv.js";
 
+/** Says once per model that its calls carry no cost. */
+export function warnUnpriced(model: string): void {
+  warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+}
+
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 /** The API's `usage` back from a span's attributes (`gen_ai.usage.input_tokens` includes cached tokens). */
@@ -53,9 +58,9 @@ export function enrichmentAttributes(a: Attributes, table: PriceTable | undefine
   const usage = usageFromAttributes(a);
   const model = a[ATTR_RESPONSE_MODEL] ?? a[ATTR_REQUEST_MODEL];
   if (!usage || typeof model !== "string") return out;
-  const price = table ? priceCall({ model, usage, batch }, table) : priceCall({ model, usage, batch });
+  const price = priceCall({ model, usage, batch }, table);
   if (!price) {
-    warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+    warnUnpriced(model);
     out[ATTR_PRICING_MODEL] = "unknown";
     return out;
   }
