@@ -85,7 +85,7 @@ export class OrgRateLimiter {
     const put = (name: string, bucket: Bucket) => {
       out[`anthropic-ratelimit-${name}-limit`] = String(bucket.limit);
       out[`anthropic-ratelimit-${name}-remaining`] = String(Math.max(0, Math.floor(bucket.level(now))));
-      out[`anthropic-ratelimit-${name}-reset`] = new Date(bucket.resetAt(now)).toISOString().replace(/\.\d{3}Z$/, "Z");
+      out[`anthropic-ratelimit-${name}-reset`] = `${new Date(bucket.resetAt(now)).toISOString().slice(0, 19)}Z`;
     };
     put("requests", this.#requests);
     put("input-tokens", this.#input);

@@ -65,21 +65,22 @@ function contentTokens(block: unknown): number {
  * Splits a request into cacheable segments with token counts and prefix hashes. The hash chain
  * lets the prompt cache recognise a prefix seen before, whichever breakpoint marked it.
  */
-export function analyzePrompt(body: Json): AnalyzedPrompt {
+export function analyzePrompt(body: Json, withHashes = true): AnalyzedPrompt {
   const model = String(body.model);
   const segments: Segment[] = [];
-  const hash = createHash("sha1").update(model);
+  // Hashes only matter when the prompt has a breakpoint; most requests have none, so skip the work.
+  const hash = withHashes ? createHash("sha1").update(model) : undefined;
   let cumulative = OVERHEAD.request;
   let breakpoints = 0;
 
   const push = (canonical: string, tokens: number, ttl: "5m" | "1h" | undefined) => {
-    hash.update(canonical);
+    hash?.update(canonical);
     cumulative += tokens;
     if (ttl) breakpoints++;
     const segment: Segment = {
       tokens,
       cumulativeTokens: cumulative,
-      prefixHash: hash.copy().digest("base64"),
+      prefixHash: hash ? hash.copy().digest("base64") : "",
     };
     if (ttl) segment.cacheTtl = ttl;
     segments.push(segment);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type BatchResult, BatchStore } from "./batches.js";
+import { bedrockChunk } from "./event-stream.js";
 import { errorBody, errorTypeFor, type Fault, FaultQueue, validateFault } from "./faults.js";
 import { type ApiMessage, buildReply, toApiMessage, validateMessageParams } from "./messages.js";
 import { defaultMinCacheableTokens, isKnownModelShape, responseModelId } from "./models.js";
@@ -17,7 +18,7 @@ import { type OrgLimits, OrgRateLimiter } from "./org-limits.js";
 import { analyzePrompt, PromptError } from "./prompt.js";
 import { PromptCache } from "./prompt-cache.js";
 import { base62, mulberry32, type Rng } from "./random.js";
-import { errorFrame, messageEvents } from "./sse.js";
+import { errorEvent, messageEvents, type SseEvent } from "./sse.js";
 
 type Json = Record<string, unknown>;
 type Endpoint = "messages" | "count_tokens" | "batches";
@@ -75,6 +76,7 @@ type Outcome =
 
 const VERTEX =
   /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
+const BEDROCK = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream)$/;
 const BATCH = /^\/v1\/messages\/batches\/([^/]+)(\/results|\/cancel)?$/;
 
 class MockServer {
@@ -163,8 +165,7 @@ class MockServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://mock");
-    const path = url.pathname;
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     const raw = await readBody(req);
     if (path.startsWith("/_mock/")) return this.#control(req.method ?? "GET", path, raw, res);
 
@@ -180,10 +181,11 @@ class MockServer {
 
     const method = req.method ?? "GET";
     const vertex = VERTEX.exec(path);
+    const bedrock = BEDROCK.exec(path);
     let endpoint: RecordedRequest["endpoint"] = "other";
     let modelFromPath: string | undefined;
     let vertexStream = false;
-    if (method === "POST" && (path === "/v1/messages" || vertex)) endpoint = "messages";
+    if (method === "POST" && (path === "/v1/messages" || vertex || bedrock)) endpoint = "messages";
     else if (method === "POST" && path === "/v1/messages/count_tokens") endpoint = "count_tokens";
     else if (path === "/v1/messages/batches" || BATCH.test(path)) endpoint = "batches";
     if (vertex) {
@@ -193,6 +195,13 @@ class MockServer {
         endpoint = "count_tokens";
         modelFromPath = undefined;
       }
+    }
+    if (bedrock) {
+      // `us.anthropic.claude-sonnet-4-6-v1:0` → `claude-sonnet-4-6`; the stream is in the path
+      modelFromPath = decodeURIComponent(bedrock[1] ?? "")
+        .replace(/^(?:[a-z]{2,6}\.)?anthropic\./, "")
+        .replace(/-v\d+(?::\d+)?$/, "");
+      vertexStream = bedrock[2] === "invoke-with-response-stream";
     }
     const b = (typeof body === "object" && body !== null ? body : {}) as Json;
     const model = modelFromPath ?? (typeof b.model === "string" ? b.model : undefined);
@@ -230,10 +239,12 @@ class MockServer {
       return this.#answerFault(fault, id, entry, res);
     }
 
-    // SDK 0.x sends `x-api-key`; SDK 1.x sends the key as `Authorization: Bearer`.
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    // SDK 0.x sends `x-api-key`; SDK 1.x sends the key as `Authorization: Bearer`; Bedrock signs with SigV4.
+    const authorization = req.headers.authorization ?? "";
+    const bearer = /^Bearer (.+)$/.exec(authorization)?.[1];
     const key = (req.headers["x-api-key"] as string | undefined) || bearer;
-    if (!key || (this.#o.apiKey !== undefined && key !== this.#o.apiKey)) {
+    const sigV4 = bedrock !== null && authorization.startsWith("AWS4-HMAC-SHA256 ");
+    if (!sigV4 && (!key || (this.#o.apiKey !== undefined && key !== this.#o.apiKey))) {
       return apiError(401, "authentication_error", key ? "invalid x-api-key" : "x-api-key header is required");
     }
     if (!parsed)
@@ -262,7 +273,15 @@ class MockServer {
     }
 
     const now = this.now();
-    const outcome = this.#createMessage(withModel, model, now, "standard", fault?.reply, true);
+    const outcome = this.#createMessage(
+      withModel,
+      model,
+      now,
+      "standard",
+      fault?.reply,
+      true,
+      raw.includes("cache_control"),
+    );
     const limitHeaders = this.#limits.headers(now);
     if (!outcome.ok)
       return apiError(outcome.status, outcome.type, outcome.message, { ...limitHeaders, ...outcome.headers });
@@ -276,7 +295,7 @@ class MockServer {
       if (!res.destroyed) this.#json(res, 200, headers, outcome.message);
       return;
     }
-    await this.#stream(res, headers, outcome.message, latency, fault);
+    await this.#stream(res, headers, outcome.message, latency, fault, bedrock !== null);
   }
 
   #answerFault(fault: Fault, id: string, entry: RecordedRequest, res: ServerResponse): void {
@@ -307,10 +326,11 @@ class MockServer {
     tier: "standard" | "batch",
     scripted: Fault["reply"],
     admit: boolean,
+    cacheable = true,
   ): Outcome {
     let prompt: ReturnType<typeof analyzePrompt>;
     try {
-      prompt = analyzePrompt(body);
+      prompt = analyzePrompt(body, cacheable);
     } catch (error) {
       if (error instanceof PromptError)
         return { ok: false, status: 400, type: "invalid_request_error", message: error.message };
@@ -350,34 +370,42 @@ class MockServer {
     message: ApiMessage,
     latency: Required<Latency>,
     fault: Fault | undefined,
+    bedrock: boolean,
   ): Promise<void> {
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers });
+    const contentType = bedrock ? "application/vnd.amazon.eventstream" : "text/event-stream; charset=utf-8";
+    res.writeHead(200, { "content-type": contentType, "cache-control": "no-cache", ...headers });
+    // SSE frames are strings (joined once: the zero-latency path is one write); Bedrock's are binary.
+    const encode = (event: SseEvent): string | Buffer => (bedrock ? bedrockChunk(event.data) : event.frame);
     const stopAfter = fault?.stream ? (fault.after ?? 0) : Number.POSITIVE_INFINITY;
-    let pending = "";
+    let pending: Array<string | Buffer> = [];
+    const take = () => {
+      const chunk = bedrock ? Buffer.concat(pending as Buffer[]) : (pending as string[]).join("");
+      pending = [];
+      return chunk;
+    };
     let deltas = 0;
     for (const event of messageEvents(message)) {
       if (event.tokens > 0) {
         if (deltas === stopAfter) break;
         const wait = deltas === 0 ? latency.ttftMs : latency.perTokenMs * event.tokens;
         if (wait > 0) {
-          if (pending) res.write(pending);
-          pending = "";
+          if (pending.length > 0) res.write(take());
           await sleep(wait);
           if (res.destroyed) return;
         }
         deltas++;
       }
-      pending += event.frame;
+      pending.push(encode(event));
     }
     if (deltas === stopAfter && fault?.stream === "drop") {
       // Flush what was promised, then cut the connection mid-stream without a final chunk.
-      res.write(pending, () => res.destroy());
+      res.write(take(), () => res.destroy());
       return;
     }
     if (deltas === stopAfter && fault?.stream === "error") {
-      pending += errorFrame(fault.errorType ?? "overloaded_error", fault.message ?? "Overloaded");
+      pending.push(encode(errorEvent(fault.errorType ?? "overloaded_error", fault.message ?? "Overloaded")));
     }
-    res.end(pending);
+    res.end(take());
   }
 
   #batchesRoute(

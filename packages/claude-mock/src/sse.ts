@@ -1,9 +1,10 @@
 import type { ApiMessage } from "./messages.js";
 import { countTextTokens } from "./tokenizer.js";
 
-/** One SSE event; `tokens` > 0 marks a content delta and weighs it for the latency model. */
+/** One stream event: its SSE frame, its data (for other framings), and `tokens` > 0 for a content delta. */
 export interface SseEvent {
   frame: string;
+  data: unknown;
   tokens: number;
 }
 
@@ -11,8 +12,9 @@ function frame(type: string, data: unknown): string {
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-export function errorFrame(type: string, message: string): string {
-  return frame("error", { type: "error", error: { type, message } });
+export function errorEvent(type: string, message: string): SseEvent {
+  const data = { type: "error", error: { type, message } };
+  return { frame: frame("error", data), data, tokens: 0 };
 }
 
 /** Text split into deltas of one word each (with its leading space), as the API streams. */
@@ -30,7 +32,7 @@ function jsonChunks(json: string): string[] {
 export function messageEvents(message: ApiMessage): SseEvent[] {
   const { usage } = message;
   const events: SseEvent[] = [];
-  const push = (type: string, data: unknown, tokens = 0) => events.push({ frame: frame(type, data), tokens });
+  const push = (type: string, data: unknown, tokens = 0) => events.push({ frame: frame(type, data), data, tokens });
 
   push("message_start", {
     type: "message_start",
@@ -50,6 +52,7 @@ export function messageEvents(message: ApiMessage): SseEvent[] {
         // the hot path of every stream: a template, not JSON.stringify of the whole event
         events.push({
           frame: `event: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`,
+          data: { type: "content_block_delta", index, delta: { type: "text_delta", text } },
           tokens: Math.max(1, countTextTokens(text)),
         });
       }
