@@ -32,7 +32,7 @@ function ping(host: string, port: number): Promise<boolean> {
  * A Redis 7 for one test: `REDIS_URL` → `redis-server` on a free loopback port →
  * Testcontainers (`redis:7-alpine`) when Docker answers → an error saying what to install.
  */
-export async function startRedis(): Promise<RedisService> {
+export async function startRedis(options: { port?: number } = {}): Promise<RedisService> {
   if (process.env.REDIS_URL) {
     const url = new URL(process.env.REDIS_URL);
     return { url: url.href, host: url.hostname, port: Number(url.port || 6379), source: "env", stop: async () => {} };
@@ -40,7 +40,7 @@ export async function startRedis(): Promise<RedisService> {
   const binary = findBinary("redis-server");
   if (binary) {
     for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
+      const port = options.port ?? (await freePort());
       const svc = spawnService(binary, (dir) => [
         "--port",
         String(port),
@@ -68,7 +68,8 @@ export async function startRedis(): Promise<RedisService> {
       } catch (error) {
         await svc.stop();
         // Another process may have taken the port between freePort() and listen: try another.
-        if (attempt >= 2) throw new Error(`redis-server failed to start: ${(error as Error).message}\n${svc.output()}`);
+        if (attempt >= 2 || options.port !== undefined)
+          throw new Error(`redis-server failed to start: ${(error as Error).message}\n${svc.output()}`);
       }
     }
   }

@@ -1,0 +1,13 @@
+export {
+  type BudgetAlert,
+  createRateLimiter,
+  type Demand,
+  RateLimiter,
+  type RateLimiterOptions,
+  type StoreErrorMode,
+  type Ticket,
+} from "./limiter.js";
+export { MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export { type RedisLike, RedisStore, redisStore } from "./redis-store.js";
+export type { Algorithm, Measure, RuleInput } from "./rules.js";
+export type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";

@@ -1,0 +1,350 @@
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
+import { MemoryStore } from "./memory-store.js";
+import { parseRules, type Rule, type RuleInput } from "./rules.js";
+import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+
+export type StoreErrorMode = "fail-open" | "fail-closed" | "local";
+
+export interface BudgetAlert {
+  limiter: string;
+  key: string;
+  rule: string;
+  /** the fraction of the limit crossed, from `alertAt` */
+  threshold: number;
+  limit: number;
+  window: string;
+}
+
+export interface RateLimiterOptions {
+  /** the limiter's name, part of every store key and metric (1–64 of A-Z a-z 0-9 _ . -) */
+  name: string;
+  /** where counts live (default `memoryStore()`: one process) */
+  store?: RateLimitStore;
+  rules: RuleInput[];
+  /** when the store fails: admit (`fail-open`), refuse (`fail-closed`), or limit in memory (`local`, default) */
+  onStoreError?: StoreErrorMode;
+  onBudgetAlert?: (alert: BudgetAlert) => void;
+  /** store keys as SHA-256 of the key (for keys that must not be readable in Redis) */
+  hashKeys?: boolean;
+  /** price table for `usd` rules (default `PRICE_TABLE`) */
+  pricing?: PriceTable;
+  /** a store call slower than this counts as a store error, so a hung Redis never stalls a call (default 250) */
+  storeTimeoutMs?: number;
+}
+
+export interface Demand {
+  model?: string;
+  /** the request's `max_tokens` (reserved as output until settled) */
+  maxTokens?: number;
+  /** the request's input tokens, e.g. from `countTokens` */
+  inputTokens?: number;
+}
+
+export interface Ticket {
+  allowed: boolean;
+  /** the rule that refused (or `store_error` under fail-closed); undefined when allowed */
+  rule: string | undefined;
+  /** what is left per rule after this acquire */
+  remaining: Record<string, number>;
+  /** ms until the refused demand could fit; −1 when it never can; 0 when allowed */
+  retryAfterMs: number;
+  /** `RateLimit-Policy` and `RateLimit` (IETF draft) and, when refused, `Retry-After` */
+  headers: Record<string, string>;
+  /** reconciles the reservation with what the call used: refunds the unused part, charges an overrun */
+  settle(usage: UsageLike): Promise<void>;
+  /** gives the whole reservation back (the call failed before using anything) */
+  cancel(): Promise<void>;
+}
+
+type OtelApi = typeof import("@opentelemetry/api");
+let api: OtelApi | null | undefined;
+function otel(): OtelApi | null {
+  if (api === undefined) {
+    try {
+      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api;
+}
+
+const MAX_KEY_BYTES = 256;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`rate-limit store did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class RateLimiter {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+  readonly #store: RateLimitStore;
+  readonly #local: MemoryStore;
+  readonly #mode: StoreErrorMode;
+  readonly #options: RateLimiterOptions;
+  readonly #storeRules: StoreRule[];
+  #storeDownUntil = 0;
+  #storeBackoffMs = 0;
+  #warned = false;
+  readonly #decisions?: import("@opentelemetry/api").Counter;
+  readonly #alertCounter?: import("@opentelemetry/api").Counter;
+
+  constructor(options: RateLimiterOptions) {
+    if (typeof options !== "object" || options === null)
+      throw new TypeError("createRateLimiter: options must be an object");
+    if (typeof options.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(options.name)) {
+      throw new TypeError(
+        `createRateLimiter: \`name\` must be 1 to 64 characters of A-Z a-z 0-9 _ . -; got ${JSON.stringify(options.name)}`,
+      );
+    }
+    const timeout = options.storeTimeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+      throw new TypeError(`createRateLimiter: \`storeTimeoutMs\` must be a number > 0; got ${timeout}`);
+    }
+    const mode = options.onStoreError ?? "local";
+    if (!["fail-open", "fail-closed", "local"].includes(mode)) {
+      throw new TypeError(
+        `createRateLimiter: \`onStoreError\` must be "fail-open", "fail-closed" or "local"; got ${JSON.stringify(mode)}`,
+      );
+    }
+    this.name = options.name;
+    this.rules = parseRules(options.rules);
+    this.#options = options;
+    this.#mode = mode;
+    this.#local = new MemoryStore();
+    this.#store = options.store ?? this.#local;
+    this.#storeRules = this.rules.map((r) => ({
+      algorithm: r.algorithm,
+      limit: r.limit,
+      windowMs: r.windowMs,
+      alertAt: r.alertAt,
+    }));
+    const meter = otel()?.metrics.getMeter("@ballast/ratelimit");
+    this.#decisions = meter?.createCounter("ballast.ratelimit.decisions", { unit: "{decision}" });
+    this.#alertCounter = meter?.createCounter("ballast.budget.alerts", { unit: "{alert}" });
+  }
+
+  /** Validates a caller's key and turns it into this limiter's store keys (one per rule, one hash tag). */
+  #keys(key: string): string[] {
+    if (typeof key !== "string" || key.length === 0) throw new TypeError("acquire: `key` must be a non-empty string");
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+      throw new TypeError(`acquire: \`key\` must be at most ${MAX_KEY_BYTES} bytes; got ${Buffer.byteLength(key)}`);
+    if (CONTROL.test(key)) throw new TypeError("acquire: `key` must not contain control characters");
+    // The key is data: encoded so that no character of it can act as Redis key syntax (`{`, `}`, `:`).
+    const safe = this.#options.hashKeys ? createHash("sha256").update(key).digest("hex") : encodeURIComponent(key);
+    return this.rules.map((r) => `ballast:{${this.name}:${safe}}:${r.name}`);
+  }
+
+  /** What `rule` counts for a demand (a reservation, before the call) or for real usage (at settle). */
+  #cost(rule: Rule, demand: Demand, usage?: UsageLike): number {
+    let input = demand.inputTokens ?? 0;
+    let output = demand.maxTokens ?? 0;
+    if (usage) {
+      const t = tokenCounts(usage);
+      input = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
+      output = t.output;
+    }
+    switch (rule.measure) {
+      case "requests":
+        return 1;
+      case "input_tokens":
+        return input;
+      case "output_tokens":
+        return output;
+      case "tokens":
+        return input + output;
+      case "usd": {
+        const model = demand.model ?? "";
+        const usd = usage
+          ? priceCall({ model, usage }, this.#options.pricing)?.usd
+          : estimateMaxCost({ model, inputTokens: input, maxTokens: output }, this.#options.pricing);
+        if (usd === undefined) {
+          throw new TypeError(
+            `acquire: rule "${rule.name}" counts USD but model ${JSON.stringify(demand.model)} has no price (give \`model\`, or add it with withPrices)`,
+          );
+        }
+        return usd;
+      }
+    }
+  }
+
+  async acquire(key: string, demand: Demand = {}): Promise<Ticket> {
+    const base = this.#keys(key);
+    for (const [field, v] of [
+      ["maxTokens", demand.maxTokens],
+      ["inputTokens", demand.inputTokens],
+    ] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+        throw new TypeError(`acquire: \`${field}\` must be a number ≥ 0; got ${v}`);
+    }
+    const costs = this.rules.map((r) => this.#cost(r, demand));
+    let result: AcquireResult;
+    let store: RateLimitStore = this.#store;
+    try {
+      result = await this.#withStore((s) => {
+        store = s;
+        return s.acquire(base, this.#storeRules, costs);
+      });
+    } catch (error) {
+      this.#record("store_error");
+      if (this.#mode === "fail-closed")
+        return this.#ticket(key, base, demand, costs, this.#refusal("store_error"), store);
+      return this.#ticket(
+        key,
+        base,
+        demand,
+        costs,
+        { allowed: true, refusedBy: -1, retryAfterMs: 0, remaining: [], resetMs: [], windows: [], alerts: [] },
+        undefined,
+        error,
+      );
+    }
+    this.#fire(key, result.alerts);
+    this.#record(
+      result.allowed ? "allowed" : "limited",
+      result.allowed ? undefined : this.rules[result.refusedBy]?.name,
+    );
+    return this.#ticket(key, base, demand, costs, result, store);
+  }
+
+  #refusal(_why: string): AcquireResult {
+    return { allowed: false, refusedBy: -2, retryAfterMs: 1000, remaining: [], resetMs: [], windows: [], alerts: [] };
+  }
+
+  /**
+   * Runs `op` on the store; when it fails, on the in-memory store (`local` mode) while the store is
+   * retried with backoff (1 s doubling to 30 s). Throws the store's error in the other modes.
+   */
+  async #withStore<T>(op: (store: RateLimitStore) => Promise<T>): Promise<T> {
+    if (this.#store === this.#local) return op(this.#local);
+    if (Date.now() < this.#storeDownUntil) {
+      if (this.#mode === "local") return op(this.#local);
+      throw new Error("rate-limit store unavailable (backing off)");
+    }
+    try {
+      const out = await withTimeout(op(this.#store), this.#options.storeTimeoutMs ?? 250);
+      this.#storeBackoffMs = 0;
+      return out;
+    } catch (error) {
+      this.#storeBackoffMs = Math.min(30_000, Math.max(1000, this.#storeBackoffMs * 2));
+      this.#storeDownUntil = Date.now() + this.#storeBackoffMs;
+      if (!this.#warned) {
+        this.#warned = true;
+        otel()?.diag.warn(
+          `@ballast/ratelimit: store error for limiter ${this.name}; using ${this.#mode} until it recovers`,
+          String(error),
+        );
+      }
+      if (this.#mode === "local") return op(this.#local);
+      throw error;
+    }
+  }
+
+  #ticket(
+    key: string,
+    base: string[],
+    demand: Demand,
+    costs: number[],
+    result: AcquireResult,
+    store: RateLimitStore | undefined,
+    _storeError?: unknown,
+  ): Ticket {
+    const remaining: Record<string, number> = {};
+    this.rules.forEach((r, i) => {
+      remaining[r.name] = result.allowed ? (result.remaining[i] ?? r.limit) : 0;
+    });
+    const refused = result.refusedBy === -2 ? "store_error" : this.rules[result.refusedBy]?.name;
+    const headers: Record<string, string> = {
+      "RateLimit-Policy": this.rules
+        .map((r) => `"${r.name}";q=${r.limit};w=${Math.round(r.windowMs / 1000)}`)
+        .join(", "),
+    };
+    if (result.allowed && result.remaining.length > 0) {
+      headers.RateLimit = this.rules
+        .map(
+          (r, i) =>
+            `"${r.name}";r=${Math.max(0, Math.floor(result.remaining[i] ?? 0))};t=${Math.ceil((result.resetMs[i] ?? 0) / 1000)}`,
+        )
+        .join(", ");
+    }
+    if (!result.allowed) {
+      const refusedRule = this.rules[result.refusedBy];
+      headers.RateLimit = refusedRule
+        ? `"${refusedRule.name}";r=0;t=${Math.max(0, Math.ceil(result.retryAfterMs / 1000))}`
+        : "";
+      if (result.retryAfterMs >= 0) headers["Retry-After"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+      if (!headers.RateLimit) delete headers.RateLimit;
+    }
+    let open = result.allowed && store !== undefined;
+    const adjust = async (deltas: number[]) => {
+      if (!open || !store) return;
+      open = false;
+      try {
+        this.#fire(key, await store.adjust(base, this.#storeRules, deltas, result.windows));
+      } catch {
+        this.#record("store_error");
+      }
+    };
+    return {
+      allowed: result.allowed,
+      rule: result.allowed ? undefined : refused,
+      remaining,
+      retryAfterMs: result.allowed ? 0 : result.retryAfterMs,
+      headers,
+      settle: (usage) => adjust(this.rules.map((r, i) => this.#cost(r, demand, usage) - (costs[i] as number))),
+      cancel: () => adjust(costs.map((c) => -c)),
+    };
+  }
+
+  #fire(key: string, alerts: Array<[number, number]>): void {
+    for (const [index, threshold] of alerts) {
+      const rule = this.rules[index];
+      if (!rule) continue;
+      const alert: BudgetAlert = {
+        limiter: this.name,
+        key,
+        rule: rule.name,
+        threshold,
+        limit: rule.limit,
+        window: rule.window,
+      };
+      try {
+        this.#alertCounter?.add(1, {
+          "ballast.ratelimit.limiter": this.name,
+          "ballast.ratelimit.rule": rule.name,
+          "ballast.budget.threshold": String(threshold),
+        });
+        otel()
+          ?.logs.getLogger("@ballast/ratelimit")
+          .emit({ eventName: "ballast.budget.alert", body: { ...alert } });
+        this.#options.onBudgetAlert?.(alert);
+      } catch {
+        // an alert hook must not break the call it is reporting on
+      }
+    }
+  }
+
+  #record(outcome: "allowed" | "limited" | "store_error", rule?: string): void {
+    try {
+      this.#decisions?.add(1, {
+        "ballast.ratelimit.limiter": this.name,
+        "ballast.ratelimit.outcome": outcome,
+        ...(rule ? { "ballast.ratelimit.rule": rule } : {}),
+      });
+    } catch {
+      // as above
+    }
+  }
+}
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  return new RateLimiter(options);
+}

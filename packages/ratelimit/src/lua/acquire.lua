@@ -1,0 +1,87 @@
+-- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
+-- KEYS[r]   base key of rule r: ballast:{<limiter>:<key>}:<rule>   (one hash tag: Redis Cluster safe)
+-- ARGV[1]   number of rules; then per rule: algorithm (0 sliding window, 1 GCRA), limit, window ms,
+--           cost, number of alert thresholds, the thresholds (fractions of the limit)
+-- Returns   {allowed, refusing rule (1-based, 0 if none), retry after ms (-1: can never fit),
+--            then per rule: remaining, reset ms, window index, then alerts fired as rule, threshold pairs}
+-- Numbers that may be fractional (USD) are returned as strings: Redis truncates Lua numbers.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(ARGV[1])
+local rules = {}
+local i = 2
+for r = 1, n do
+  local rule = {
+    algo = tonumber(ARGV[i]), limit = tonumber(ARGV[i + 1]), window = tonumber(ARGV[i + 2]),
+    cost = tonumber(ARGV[i + 3]), alerts = {}
+  }
+  local na = tonumber(ARGV[i + 4])
+  for a = 1, na do rule.alerts[a] = ARGV[i + 4 + a] end
+  i = i + 5 + na
+  local base = KEYS[r]
+  if rule.algo == 0 then
+    local idx = math.floor(now / rule.window)
+    local cur = tonumber(redis.call('GET', base .. ':' .. idx) or '0')
+    local prev = tonumber(redis.call('GET', base .. ':' .. (idx - 1)) or '0')
+    local elapsed = (now - idx * rule.window) / rule.window
+    rule.used = prev * (1 - elapsed) + cur
+    rule.key = base .. ':' .. idx
+    rule.idx = idx
+    rule.reset = (idx + 1) * rule.window - now
+    if rule.used + rule.cost > rule.limit then
+      local wait
+      if rule.cost > rule.limit then
+        wait = -1
+      elseif cur + rule.cost <= rule.limit then
+        -- the previous window's weight fades enough within this window
+        local e = 1 - (rule.limit - cur - rule.cost) / prev
+        wait = math.ceil((idx * rule.window + e * rule.window) - now)
+      else
+        -- only in the next window, once this window's count has faded enough
+        local e = 1 - (rule.limit - rule.cost) / cur
+        wait = math.ceil(((idx + 1) * rule.window + e * rule.window) - now)
+      end
+      return {0, r, wait}
+    end
+  else
+    local tat = tonumber(redis.call('GET', base) or '0')
+    if tat < now then tat = now end
+    local interval = rule.window / rule.limit
+    rule.used = (tat - now) / interval
+    rule.tat = tat + rule.cost * interval
+    rule.key = base
+    rule.idx = 0
+    if rule.cost > rule.limit then return {0, r, -1} end
+    if rule.tat - now > rule.window then return {0, r, math.ceil(rule.tat - now - rule.window)} end
+    rule.reset = math.ceil(rule.tat - now)
+  end
+  rules[r] = rule
+end
+local out = {1, 0, 0}
+local fired = {}
+for r = 1, n do
+  local rule = rules[r]
+  if rule.algo == 0 then
+    redis.call('INCRBYFLOAT', rule.key, rule.cost)
+    redis.call('PEXPIRE', rule.key, rule.window * 2)
+  else
+    redis.call('SET', rule.key, rule.tat, 'PX', math.ceil(rule.tat - now) + 1)
+  end
+  local after = rule.used + rule.cost
+  table.insert(out, tostring(rule.limit - after))
+  table.insert(out, rule.reset)
+  table.insert(out, rule.idx)
+  for _, threshold in ipairs(rule.alerts) do
+    local at = tonumber(threshold) * rule.limit
+    if rule.used < at and after >= at then
+      -- once per key, rule, window and threshold, whichever process gets here first
+      local alertKey = KEYS[r] .. ':alert:' .. rule.idx .. ':' .. threshold
+      if redis.call('SET', alertKey, '1', 'NX', 'PX', rule.window * 2) then
+        table.insert(fired, r)
+        table.insert(fired, threshold)
+      end
+    end
+  end
+end
+for _, v in ipairs(fired) do table.insert(out, v) end
+return out

@@ -1,0 +1,184 @@
+import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+
+export interface MemoryStoreOptions {
+  /** most keys kept; the least recently used go first (default 100 000) */
+  maxKeys?: number;
+  /** the clock, ms (tests) */
+  now?: () => number;
+}
+
+interface Entry {
+  value: number;
+  expiresAt: number;
+}
+
+/**
+ * The same algorithms as the Redis script, in process memory: bounded (LRU), every entry expiring on
+ * its own. One process only: use `redisStore` to share limits between processes.
+ */
+export class MemoryStore implements RateLimitStore {
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxKeys: number;
+  readonly #now: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const max = options.maxKeys ?? 100_000;
+    if (!Number.isInteger(max) || max < 1)
+      throw new TypeError(`memoryStore: \`maxKeys\` must be an integer ≥ 1; got ${max}`);
+    this.#maxKeys = max;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #get(key: string, now: number): number | undefined {
+    const e = this.#entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  #set(key: string, value: number, expiresAt: number): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt });
+    if (this.#entries.size > this.#maxKeys) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
+    return this.acquireSync(base, rules, costs);
+  }
+
+  /** synchronous form, for the `local` fallback and benchmarks */
+  acquireSync(base: string[], rules: StoreRule[], costs: number[]): AcquireResult {
+    const now = this.#now();
+    const plans: Array<{ key: string; used: number; next: number; idx: number; reset: number; expiresAt: number }> = [];
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r] as StoreRule;
+      const cost = costs[r] as number;
+      const refuse = (wait: number): AcquireResult => ({
+        allowed: false,
+        refusedBy: r,
+        retryAfterMs: wait,
+        remaining: [],
+        resetMs: [],
+        windows: [],
+        alerts: [],
+      });
+      if (rule.algorithm === "sliding") {
+        const w = rule.windowMs;
+        const idx = Math.floor(now / w);
+        const cur = this.#get(`${base[r]}:${idx}`, now) ?? 0;
+        const prev = this.#get(`${base[r]}:${idx - 1}`, now) ?? 0;
+        const used = prev * (1 - (now - idx * w) / w) + cur;
+        if (used + cost > rule.limit) {
+          if (cost > rule.limit) return refuse(-1);
+          if (cur + cost <= rule.limit)
+            return refuse(Math.ceil(idx * w + (1 - (rule.limit - cur - cost) / prev) * w - now));
+          return refuse(Math.ceil((idx + 1) * w + (1 - (rule.limit - cost) / cur) * w - now));
+        }
+        plans.push({
+          key: `${base[r]}:${idx}`,
+          used,
+          next: cur + cost,
+          idx,
+          reset: (idx + 1) * w - now,
+          expiresAt: now + 2 * w,
+        });
+      } else {
+        const interval = rule.windowMs / rule.limit;
+        const tat = Math.max(this.#get(base[r] as string, now) ?? 0, now);
+        const next = tat + cost * interval;
+        if (cost > rule.limit) return refuse(-1);
+        if (next - now > rule.windowMs) return refuse(Math.ceil(next - now - rule.windowMs));
+        plans.push({
+          key: base[r] as string,
+          used: (tat - now) / interval,
+          next,
+          idx: 0,
+          reset: Math.ceil(next - now),
+          expiresAt: Math.ceil(next) + 1,
+        });
+      }
+    }
+    const result: AcquireResult = {
+      allowed: true,
+      refusedBy: -1,
+      retryAfterMs: 0,
+      remaining: [],
+      resetMs: [],
+      windows: [],
+      alerts: [],
+    };
+    plans.forEach((p, r) => {
+      const rule = rules[r] as StoreRule;
+      const cost = costs[r] as number;
+      this.#set(p.key, p.next, p.expiresAt);
+      const after = p.used + cost;
+      result.remaining.push(rule.limit - after);
+      result.resetMs.push(p.reset);
+      result.windows.push(p.idx);
+      this.#alerts(base[r] as string, rule, p.idx, p.used, after, now, r, result.alerts);
+    });
+    return result;
+  }
+
+  #alerts(
+    base: string,
+    rule: StoreRule,
+    idx: number,
+    before: number,
+    after: number,
+    now: number,
+    r: number,
+    out: Array<[number, number]>,
+  ): void {
+    for (const threshold of rule.alertAt) {
+      const at = threshold * rule.limit;
+      const key = `${base}:alert:${idx}:${threshold}`;
+      if (before < at && after >= at && this.#get(key, now) === undefined) {
+        this.#set(key, 1, now + 2 * rule.windowMs);
+        out.push([r, threshold]);
+      }
+    }
+  }
+
+  async adjust(
+    base: string[],
+    rules: StoreRule[],
+    deltas: number[],
+    windows: number[],
+  ): Promise<Array<[number, number]>> {
+    const now = this.#now();
+    const fired: Array<[number, number]> = [];
+    rules.forEach((rule, r) => {
+      const delta = deltas[r] as number;
+      if (rule.algorithm === "sliding") {
+        const idx = windows[r] as number;
+        const key = `${base[r]}:${idx}`;
+        const cur = this.#get(key, now);
+        if (cur === undefined) return;
+        const updated = Math.max(0, cur + delta);
+        this.#set(key, updated, (this.#entries.get(key) as Entry).expiresAt);
+        if (Math.floor(now / rule.windowMs) !== idx) return;
+        const prev = this.#get(`${base[r]}:${idx - 1}`, now) ?? 0;
+        const weight = 1 - (now - idx * rule.windowMs) / rule.windowMs;
+        this.#alerts(base[r] as string, rule, idx, prev * weight + cur, prev * weight + updated, now, r, fired);
+      } else {
+        const interval = rule.windowMs / rule.limit;
+        const tat = Math.max(this.#get(base[r] as string, now) ?? 0, now);
+        const updated = Math.max(now, tat + delta * interval);
+        this.#set(base[r] as string, updated, Math.ceil(updated) + 1);
+        this.#alerts(base[r] as string, rule, 0, (tat - now) / interval, (updated - now) / interval, now, r, fired);
+      }
+    });
+    return fired;
+  }
+}
+
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(options);
+}

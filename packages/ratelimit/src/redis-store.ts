@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+
+/** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
+export interface RedisLike {
+  defineCommand(name: string, definition: { lua: string }): void;
+  [command: string]: unknown;
+}
+
+function lua(name: string): string {
+  // Readable .lua files beside the source; the build ships them under src/lua too.
+  for (const path of [`./lua/${name}`, `../src/lua/${name}`]) {
+    try {
+      return readFileSync(new URL(path, import.meta.url), "utf8");
+    } catch {
+      // try the next place
+    }
+  }
+  throw new Error(`@ballast/ratelimit: cannot find lua/${name}`);
+}
+
+const SCRIPTS = { acquire: lua("acquire.lua"), adjust: lua("adjust.lua") };
+const ACQUIRE = "ballastRateLimitAcquire";
+const ADJUST = "ballastRateLimitAdjust";
+
+function args(rules: StoreRule[], values: number[], windows?: number[]): Array<string | number> {
+  const out: Array<string | number> = [rules.length];
+  rules.forEach((rule, r) => {
+    out.push(rule.algorithm === "sliding" ? 0 : 1, rule.limit, rule.windowMs, values[r] as number);
+    if (windows) out.push(windows[r] as number);
+    out.push(rule.alertAt.length, ...rule.alertAt.map(String));
+  });
+  return out;
+}
+
+function pairs(flat: unknown[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([Number(flat[i]) - 1, Number(flat[i + 1])]);
+  return out;
+}
+
+/**
+ * Limits shared by every process on one Redis (or Redis Cluster: all keys of a limiter and key share
+ * a hash tag). One round trip per acquire: a Lua script run by EVALSHA (ioredis reloads it on
+ * NOSCRIPT), with the time taken from Redis, so app clocks do not matter.
+ */
+export class RedisStore implements RateLimitStore {
+  readonly #client: RedisLike;
+
+  constructor(options: { client: RedisLike }) {
+    const client = options?.client;
+    if (!client || typeof client.defineCommand !== "function") {
+      throw new TypeError("redisStore: `client` must be an ioredis Redis or Cluster instance");
+    }
+    this.#client = client;
+    if (typeof client[ACQUIRE] !== "function") client.defineCommand(ACQUIRE, { lua: SCRIPTS.acquire });
+    if (typeof client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: SCRIPTS.adjust });
+  }
+
+  async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
+    const call = this.#client[ACQUIRE] as (...a: unknown[]) => Promise<unknown[]>;
+    const reply = await call.call(this.#client, base.length, ...base, ...args(rules, costs));
+    const [allowed, refusedBy, retryAfter] = reply.map(Number);
+    if (!allowed) {
+      return {
+        allowed: false,
+        refusedBy: (refusedBy as number) - 1,
+        retryAfterMs: retryAfter as number,
+        remaining: [],
+        resetMs: [],
+        windows: [],
+        alerts: [],
+      };
+    }
+    const result: AcquireResult = {
+      allowed: true,
+      refusedBy: -1,
+      retryAfterMs: 0,
+      remaining: [],
+      resetMs: [],
+      windows: [],
+      alerts: [],
+    };
+    let i = 3;
+    for (let r = 0; r < rules.length; r++, i += 3) {
+      result.remaining.push(Number(reply[i]));
+      result.resetMs.push(Number(reply[i + 1]));
+      result.windows.push(Number(reply[i + 2]));
+    }
+    result.alerts = pairs(reply.slice(i));
+    return result;
+  }
+
+  async adjust(
+    base: string[],
+    rules: StoreRule[],
+    deltas: number[],
+    windows: number[],
+  ): Promise<Array<[number, number]>> {
+    const call = this.#client[ADJUST] as (...a: unknown[]) => Promise<unknown[]>;
+    return pairs(await call.call(this.#client, base.length, ...base, ...args(rules, deltas, windows)));
+  }
+}
+
+export function redisStore(options: { client: RedisLike }): RedisStore {
+  return new RedisStore(options);
+}

@@ -1,0 +1,33 @@
+import type { Algorithm } from "./rules.js";
+
+/** One rule as a store sees it. */
+export interface StoreRule {
+  algorithm: Algorithm;
+  limit: number;
+  windowMs: number;
+  alertAt: number[];
+}
+
+export interface AcquireResult {
+  allowed: boolean;
+  /** index of the refusing rule, −1 when allowed */
+  refusedBy: number;
+  /** ms until the refused demand could fit; −1 when it never can (it exceeds the limit itself) */
+  retryAfterMs: number;
+  /** per rule, after this acquire */
+  remaining: number[];
+  resetMs: number[];
+  /** per rule, the window the demand was counted in (for settling) */
+  windows: number[];
+  /** alerts fired: rule index and threshold */
+  alerts: Array<[number, number]>;
+}
+
+/**
+ * Where counts live. `acquire` checks every rule and charges all or none, atomically; `adjust`
+ * settles a reservation (delta = actual − reserved) in the window it was counted in.
+ */
+export interface RateLimitStore {
+  acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult>;
+  adjust(base: string[], rules: StoreRule[], deltas: number[], windows: number[]): Promise<Array<[number, number]>>;
+}

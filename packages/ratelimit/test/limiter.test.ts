@@ -1,0 +1,241 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startRedis } from "@ballast/test-services";
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type BudgetAlert, createRateLimiter, MemoryStore, memoryStore, redisStore } from "../src/index.js";
+
+const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function redis() {
+  const service = await startRedis();
+  const client = new Redis(service.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+  client.on("error", () => {});
+  await client.connect();
+  cleanups.push(
+    () => service.stop(),
+    () => client.disconnect(),
+  );
+  return { service, client };
+}
+
+describe("rules and keys", () => {
+  it("refuse bad input with errors that name the option", async () => {
+    const ok = { name: "r", limit: 1, window: "1m" };
+    expect(() => createRateLimiter({ name: "x", rules: [{ ...ok, limit: 0 }] })).toThrow(
+      "`rules[0].limit` must be a number > 0; got 0",
+    );
+    expect(() => createRateLimiter({ name: "x", rules: [{ ...ok, measure: "bananas" as never }] })).toThrow(
+      "`rules[0].measure` must be requests | input_tokens | output_tokens | tokens | usd",
+    );
+    expect(() => createRateLimiter({ name: "x", rules: [{ ...ok, window: "5 parsecs" }] })).toThrow(
+      '`rules[0].window` must be a duration like "30s", "1m", "1h" or "1d"; got "5 parsecs"',
+    );
+    expect(() => createRateLimiter({ name: "has space", rules: [ok] })).toThrow("`name` must be 1 to 64 characters");
+    expect(() => createRateLimiter({ name: "x", rules: [] })).toThrow("`rules` must be a non-empty array");
+    const limiter = createRateLimiter({ name: "x", rules: [ok] });
+    await expect(limiter.acquire("k".repeat(10_000))).rejects.toThrow("`key` must be at most 256 bytes; got 10000");
+    await expect(limiter.acquire("a\nb")).rejects.toThrow("control characters");
+    await expect(limiter.acquire("u", { maxTokens: -1 })).rejects.toThrow("`maxTokens` must be a number ≥ 0");
+    const usd = createRateLimiter({ name: "x", rules: [{ name: "d", limit: 1, window: "1d", measure: "usd" }] });
+    await expect(usd.acquire("u", { model: "mystery-model", maxTokens: 10 })).rejects.toThrow(
+      'counts USD but model "mystery-model" has no price',
+    );
+  });
+
+  it("keep user keys as data: braces and colons cannot reach Redis key syntax", async () => {
+    const { client } = await redis();
+    const limiter = createRateLimiter({
+      name: "keys",
+      store: redisStore({ client }),
+      rules: [{ name: "requests", limit: 5, window: "1m" }],
+    });
+    await limiter.acquire("evil}{other:key");
+    const keys = await client.keys("*");
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^ballast:\{keys:evil%7D%7Bother%3Akey\}:requests:\d+$/);
+  });
+});
+
+describe("memory store", () => {
+  it("limits requests per window and answers with the rule, retry-after and standard headers", async () => {
+    const limiter = createRateLimiter({ name: "chat", rules: [{ name: "requests", limit: 3, window: "1m" }] });
+    const tickets = [];
+    for (let i = 0; i < 4; i++) tickets.push(await limiter.acquire("user_abc"));
+    expect(tickets.map((t) => t.allowed)).toEqual([true, true, true, false]);
+    const refused = tickets[3]!;
+    expect(refused.rule).toBe("requests");
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.headers["Retry-After"]).toMatch(/^\d+$/);
+    expect(refused.headers["RateLimit-Policy"]).toBe('"requests";q=3;w=60');
+    expect(tickets[1]!.headers.RateLimit).toMatch(/^"requests";r=1;t=\d+$/);
+    expect(tickets[1]!.remaining).toEqual({ requests: 1 });
+  });
+
+  it("charges all rules or none", async () => {
+    const limiter = createRateLimiter({
+      name: "multi",
+      rules: [
+        { name: "requests", limit: 10, window: "1m" },
+        { name: "input_tokens", limit: 1000, window: "1m", measure: "input_tokens" },
+      ],
+    });
+    expect((await limiter.acquire("u", { inputTokens: 800 })).allowed).toBe(true);
+    const refused = await limiter.acquire("u", { inputTokens: 300 });
+    expect(refused).toMatchObject({ allowed: false, rule: "input_tokens" });
+    const next = await limiter.acquire("u", { inputTokens: 200 });
+    expect(next.remaining).toEqual({ requests: 8, input_tokens: 0 }); // the refused call charged nothing
+  });
+
+  it("agrees with a reference sliding-window model over random arrival times", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 3 })), { maxLength: 60 }),
+        (steps) => {
+          let now = 1_000_000;
+          const store = new MemoryStore({ now: () => now });
+          const rule = { algorithm: "sliding" as const, limit: 10, windowMs: 10_000, alertAt: [] };
+          const counts = new Map<number, number>();
+          for (const [dt, cost] of steps) {
+            now += dt;
+            const idx = Math.floor(now / 10_000);
+            const used = (counts.get(idx - 1) ?? 0) * (1 - (now - idx * 10_000) / 10_000) + (counts.get(idx) ?? 0);
+            const expected = used + cost <= 10;
+            if (expected) counts.set(idx, (counts.get(idx) ?? 0) + cost);
+            expect(store.acquireSync(["k"], [rule], [cost]).allowed).toBe(expected);
+          }
+        },
+      ),
+    );
+  });
+
+  it("GCRA spaces requests evenly: a burst up to the limit, then one per interval", () => {
+    let now = 0;
+    const store = memoryStore({ now: () => now });
+    const rule = { algorithm: "gcra" as const, limit: 4, windowMs: 4000, alertAt: [] };
+    const burst = Array.from({ length: 5 }, () => store.acquireSync(["g"], [rule], [1]));
+    expect(burst.map((r) => r.allowed)).toEqual([true, true, true, true, false]);
+    expect(burst[4]!.retryAfterMs).toBe(1000);
+    now += 1000;
+    expect(store.acquireSync(["g"], [rule], [1]).allowed).toBe(true);
+    expect(store.acquireSync(["g"], [rule], [1]).allowed).toBe(false);
+  });
+});
+
+describe("redis store", () => {
+  it("is exact under concurrency: 4 processes × 500 concurrent acquires, limit 100 → exactly 100", async () => {
+    const { service } = await redis();
+    const run = () =>
+      new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, ["test/fixtures/acquire-many.mjs", service.url, "500"], {
+          cwd: PACKAGE_DIR,
+        });
+        let out = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+        });
+        child.stderr.on("data", (d) => {
+          out += d;
+        });
+        child.once("exit", (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(out))));
+      });
+    const allowed = await Promise.all([run(), run(), run(), run()]);
+    expect(allowed.reduce((a, b) => a + b, 0)).toBe(100);
+  }, 60_000);
+
+  it("reserves the worst case, so 50 concurrent first requests cannot overrun a $1 budget; settling frees it", async () => {
+    const { client } = await redis();
+    const limiter = createRateLimiter({
+      name: "budget",
+      store: redisStore({ client }),
+      rules: [{ name: "daily_usd", limit: 1, window: "1d", measure: "usd" }],
+    });
+    // Haiku 4.5: 10 000 input at the 1h-write rate ($2/M) + 6 000 output ($5/M) = $0.05 reserved each
+    const demand = { model: "claude-haiku-4-5", inputTokens: 10_000, maxTokens: 6_000 };
+    const tickets = await Promise.all(Array.from({ length: 50 }, () => limiter.acquire("new_user", demand)));
+    const allowed = tickets.filter((t) => t.allowed);
+    expect(allowed.length).toBeLessThanOrEqual(20);
+    expect(allowed.length).toBeGreaterThanOrEqual(19); // floating sums may leave the 20th just over
+    expect(tickets.find((t) => !t.allowed)?.rule).toBe("daily_usd");
+    // each call really used 5 000 input ($0.005) and 1 000 output ($0.005): $0.01
+    await Promise.all(allowed.map((t) => t.settle({ input_tokens: 5000, output_tokens: 1000 })));
+    const again = await limiter.acquire("new_user", demand);
+    expect(again.allowed).toBe(true);
+    expect(again.remaining.daily_usd).toBeCloseTo(1 - allowed.length * 0.01 - 0.05, 9);
+  });
+
+  it("fires each budget alert once per key and window, even from two processes' limiters", async () => {
+    const { client } = await redis();
+    const alerts: BudgetAlert[] = [];
+    const make = () =>
+      createRateLimiter({
+        name: "alerts",
+        store: redisStore({ client }),
+        rules: [{ name: "tokens", limit: 1000, window: "1h", measure: "tokens", alertAt: [0.5, 0.8, 1] }],
+        onBudgetAlert: (a) => alerts.push(a),
+      });
+    const [a, b] = [make(), make()];
+    for (const limiter of [a, b, a, b, a]) {
+      const t = await limiter.acquire("u", { inputTokens: 100, maxTokens: 100 });
+      await t.settle({ input_tokens: 100, output_tokens: 80 });
+    }
+    expect(alerts.map((x) => x.threshold)).toEqual([0.5, 0.8]);
+    expect(alerts[0]).toMatchObject({ limiter: "alerts", key: "u", rule: "tokens", limit: 1000 });
+  });
+
+  it("ignores the app clock: moved ±1 hour, the window stays Redis's", async () => {
+    const { client } = await redis();
+    const limiter = createRateLimiter({
+      name: "clock",
+      store: redisStore({ client }),
+      rules: [{ name: "requests", limit: 3, window: "1m" }],
+    });
+    const real = Date.now;
+    const results: boolean[] = [];
+    for (const skew of [0, 3_600_000, -3_600_000, 0]) {
+      vi.spyOn(Date, "now").mockReturnValue(real() + skew);
+      results.push((await limiter.acquire("u")).allowed);
+      vi.restoreAllMocks();
+    }
+    expect(results).toEqual([true, true, true, false]);
+  });
+
+  it("survives Redis going away: fail-open admits, fail-closed refuses, local keeps limiting; back without a restart", async () => {
+    const service = await startRedis();
+    const port = service.port;
+    const client = new Redis(service.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 100,
+    });
+    client.on("error", () => {});
+    cleanups.push(() => client.disconnect());
+    const rules = [{ name: "requests", limit: 2, window: "1m" }];
+    const open = createRateLimiter({ name: "o", store: redisStore({ client }), rules, onStoreError: "fail-open" });
+    const closed = createRateLimiter({ name: "c", store: redisStore({ client }), rules, onStoreError: "fail-closed" });
+    const local = createRateLimiter({ name: "l", store: redisStore({ client }), rules, onStoreError: "local" });
+    await new Promise((r) => client.once("ready", r));
+    expect((await local.acquire("u")).allowed).toBe(true);
+
+    await service.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    const failOpen = await Promise.all([open.acquire("u"), open.acquire("u"), open.acquire("u")]);
+    expect(failOpen.every((t) => t.allowed)).toBe(true);
+    const failClosed = await closed.acquire("u");
+    expect(failClosed).toMatchObject({ allowed: false, rule: "store_error" });
+    const localRun = [await local.acquire("u"), await local.acquire("u"), await local.acquire("u")];
+    expect(localRun.map((t) => t.allowed)).toEqual([true, true, false]); // in memory, same rules
+
+    const back = await startRedis({ port });
+    cleanups.push(() => back.stop());
+    await new Promise((r) => setTimeout(r, 2500)); // reconnect, and the 1 s store backoff passes
+    expect((await closed.acquire("u")).allowed).toBe(true);
+    expect(await client.keys("ballast:{c:u}:*")).toHaveLength(1); // counted in Redis again
+  }, 30_000);
+});
