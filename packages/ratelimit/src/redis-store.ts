@@ -4,8 +4,9 @@ import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
 export interface RedisLike {
   defineCommand(name: string, definition: { lua: string }): void;
-  [command: string]: unknown;
 }
+
+type WithCommands = RedisLike & Record<string, unknown>;
 
 function lua(name: string): string {
   // Readable .lua files beside the source; the build ships them under src/lua too.
@@ -45,16 +46,16 @@ function pairs(flat: unknown[]): Array<[number, number]> {
  * NOSCRIPT), with the time taken from Redis, so app clocks do not matter.
  */
 export class RedisStore implements RateLimitStore {
-  readonly #client: RedisLike;
+  readonly #client: WithCommands;
 
   constructor(options: { client: RedisLike }) {
     const client = options?.client;
     if (!client || typeof client.defineCommand !== "function") {
       throw new TypeError("redisStore: `client` must be an ioredis Redis or Cluster instance");
     }
-    this.#client = client;
-    if (typeof client[ACQUIRE] !== "function") client.defineCommand(ACQUIRE, { lua: SCRIPTS.acquire });
-    if (typeof client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: SCRIPTS.adjust });
+    this.#client = client as WithCommands;
+    if (typeof this.#client[ACQUIRE] !== "function") client.defineCommand(ACQUIRE, { lua: SCRIPTS.acquire });
+    if (typeof this.#client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: SCRIPTS.adjust });
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
