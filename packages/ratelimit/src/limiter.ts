@@ -75,12 +75,46 @@ const MAX_KEY_BYTES = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`rate-limit store did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/**
+ * Rejects store calls that take longer than `timeoutMs`, with one shared unref'd timer rather than a
+ * timer per call (a per-call setTimeout costs more than the Redis round trip it guards).
+ */
+class Watchdog {
+  readonly #pending = new Set<{ start: number; reject: (e: Error) => void }>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  constructor(private readonly timeoutMs: number) {}
+
+  run<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { start: performance.now(), reject };
+      this.#pending.add(entry);
+      this.#timer ??= setInterval(() => this.#sweep(), Math.max(10, this.timeoutMs / 2)).unref();
+      promise.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const entry of this.#pending) {
+      if (now - entry.start >= this.timeoutMs) {
+        this.#pending.delete(entry);
+        entry.reject(new Error(`rate-limit store did not answer within ${this.timeoutMs} ms`));
+      }
+    }
+    if (this.#pending.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 }
 
 export class RateLimiter {
@@ -91,6 +125,8 @@ export class RateLimiter {
   readonly #mode: StoreErrorMode;
   readonly #options: RateLimiterOptions;
   readonly #storeRules: StoreRule[];
+  readonly #watchdog: Watchdog;
+  readonly #policyHeader: string;
   #storeDownUntil = 0;
   #storeBackoffMs = 0;
   #warned = false;
@@ -123,10 +159,15 @@ export class RateLimiter {
     this.#store = options.store ?? this.#local;
     this.#storeRules = this.rules.map((r) => ({
       algorithm: r.algorithm,
+      fractional: r.measure === "usd",
       limit: r.limit,
       windowMs: r.windowMs,
       alertAt: r.alertAt,
     }));
+    this.#watchdog = new Watchdog(options.storeTimeoutMs ?? 250);
+    this.#policyHeader = this.rules
+      .map((r) => `"${r.name}";q=${r.limit};w=${Math.round(r.windowMs / 1000)}`)
+      .join(", ");
     const meter = otel()?.metrics.getMeter("@ballast/ratelimit");
     this.#decisions = meter?.createCounter("ballast.ratelimit.decisions", { unit: "{decision}" });
     this.#alertCounter = meter?.createCounter("ballast.budget.alerts", { unit: "{alert}" });
@@ -230,7 +271,7 @@ export class RateLimiter {
       throw new Error("rate-limit store unavailable (backing off)");
     }
     try {
-      const out = await withTimeout(op(this.#store), this.#options.storeTimeoutMs ?? 250);
+      const out = await this.#watchdog.run(op(this.#store));
       this.#storeBackoffMs = 0;
       return out;
     } catch (error) {

@@ -27,7 +27,7 @@ const ADJUST = "ballastRateLimitAdjust";
 function args(rules: StoreRule[], values: number[], windows?: number[]): Array<string | number> {
   const out: Array<string | number> = [rules.length];
   rules.forEach((rule, r) => {
-    out.push(rule.algorithm === "sliding" ? 0 : 1, rule.limit, rule.windowMs, values[r] as number);
+    out.push(rule.algorithm === "gcra" ? 1 : rule.fractional ? 2 : 0, rule.limit, rule.windowMs, values[r] as number);
     if (windows) out.push(windows[r] as number);
     out.push(rule.alertAt.length, ...rule.alertAt.map(String));
   });
@@ -60,7 +60,7 @@ export class RedisStore implements RateLimitStore {
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
     const call = this.#client[ACQUIRE] as (...a: unknown[]) => Promise<unknown[]>;
-    const reply = await call.call(this.#client, base.length, ...base, ...args(rules, costs));
+    const reply = await call.apply(this.#client, [base.length, ...base, ...args(rules, costs)]);
     const [allowed, refusedBy, retryAfter] = reply.map(Number);
     if (!allowed) {
       return {

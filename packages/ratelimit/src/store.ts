@@ -3,6 +3,8 @@ import type { Algorithm } from "./rules.js";
 /** One rule as a store sees it. */
 export interface StoreRule {
   algorithm: Algorithm;
+  /** counts fractions (USD), not whole tokens or requests */
+  fractional?: boolean;
   limit: number;
   windowMs: number;
   alertAt: number[];

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { dockerAnswers, findBinary, MissingServiceError } from "./resolve.js";
+import { dockerAnswers, findBinary, MissingServiceError } from "./resolve.ts";
 
 export interface PromtoolResult {
   code: number;

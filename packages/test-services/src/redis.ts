@@ -1,6 +1,6 @@
 import { connect } from "node:net";
-import { spawnService } from "./process.js";
-import { dockerAnswers, findBinary, freePort, MissingServiceError, waitFor } from "./resolve.js";
+import { spawnService } from "./process.ts";
+import { dockerAnswers, findBinary, freePort, MissingServiceError, waitFor } from "./resolve.ts";
 
 export interface RedisService {
   url: string;

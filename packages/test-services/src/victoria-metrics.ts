@@ -1,5 +1,5 @@
-import { spawnService } from "./process.js";
-import { dockerAnswers, findBinary, freePort, MissingServiceError, waitFor } from "./resolve.js";
+import { spawnService } from "./process.ts";
+import { dockerAnswers, findBinary, freePort, MissingServiceError, waitFor } from "./resolve.ts";
 
 export interface PromSample {
   metric: Record<string, string>;

@@ -1,7 +1,8 @@
 -- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
 -- KEYS[r]   base key of rule r: ballast:{<limiter>:<key>}:<rule>   (one hash tag: Redis Cluster safe)
--- ARGV[1]   number of rules; then per rule: algorithm (0 sliding window, 1 GCRA), limit, window ms,
---           cost, number of alert thresholds, the thresholds (fractions of the limit)
+-- ARGV[1]   number of rules; then per rule: algorithm (0 sliding window, 1 GCRA, 2 sliding window
+--           counting fractions, e.g. USD), limit, window ms, cost, number of alert thresholds, the
+--           thresholds (fractions of the limit)
 -- Returns   {allowed, refusing rule (1-based, 0 if none), retry after ms (-1: can never fit),
 --            then per rule: remaining, reset ms, window index, then alerts fired as rule, threshold pairs}
 -- Numbers that may be fractional (USD) are returned as strings: Redis truncates Lua numbers.
@@ -15,14 +16,19 @@ for r = 1, n do
     algo = tonumber(ARGV[i]), limit = tonumber(ARGV[i + 1]), window = tonumber(ARGV[i + 2]),
     cost = tonumber(ARGV[i + 3]), alerts = {}
   }
+  if rule.algo == 2 then
+    rule.algo = 0
+    rule.fractional = true
+  end
   local na = tonumber(ARGV[i + 4])
   for a = 1, na do rule.alerts[a] = ARGV[i + 4 + a] end
   i = i + 5 + na
   local base = KEYS[r]
   if rule.algo == 0 then
     local idx = math.floor(now / rule.window)
-    local cur = tonumber(redis.call('GET', base .. ':' .. idx) or '0')
-    local prev = tonumber(redis.call('GET', base .. ':' .. (idx - 1)) or '0')
+    local counts = redis.call('MGET', base .. ':' .. idx, base .. ':' .. (idx - 1))
+    local cur = tonumber(counts[1] or '0')
+    local prev = tonumber(counts[2] or '0')
     local elapsed = (now - idx * rule.window) / rule.window
     rule.used = prev * (1 - elapsed) + cur
     rule.key = base .. ':' .. idx
@@ -62,13 +68,19 @@ local fired = {}
 for r = 1, n do
   local rule = rules[r]
   if rule.algo == 0 then
-    redis.call('INCRBYFLOAT', rule.key, rule.cost)
-    redis.call('PEXPIRE', rule.key, rule.window * 2)
+    -- whole costs take the cheaper INCRBY; a key expires two windows after its first increment
+    local created
+    if rule.cost % 1 == 0 and not rule.fractional then
+      created = redis.call('INCRBY', rule.key, rule.cost) == rule.cost
+    else
+      created = tonumber(redis.call('INCRBYFLOAT', rule.key, rule.cost)) == rule.cost
+    end
+    if created then redis.call('PEXPIRE', rule.key, rule.window * 2) end
   else
     redis.call('SET', rule.key, rule.tat, 'PX', math.ceil(rule.tat - now) + 1)
   end
   local after = rule.used + rule.cost
-  table.insert(out, tostring(rule.limit - after))
+  if rule.fractional then table.insert(out, tostring(rule.limit - after)) else table.insert(out, rule.limit - after) end
   table.insert(out, rule.reset)
   table.insert(out, rule.idx)
   for _, threshold in ipairs(rule.alerts) do

@@ -1,7 +1,7 @@
 -- Settles reservations: adds `delta` (actual − reserved, negative for a refund) to each rule, in the
 -- window the reservation was counted in, and fires the budget alerts the real usage crosses.
 -- KEYS[r]   base key of rule r
--- ARGV[1]   number of rules; then per rule: algorithm, limit, window ms, delta, window index,
+-- ARGV[1]   number of rules; then per rule: algorithm (as for acquire), limit, window ms, delta, window index,
 --           number of alert thresholds, the thresholds
 -- Returns   alerts fired as rule, threshold pairs
 local t = redis.call('TIME')
@@ -11,6 +11,7 @@ local fired = {}
 local i = 2
 for r = 1, n do
   local algo, limit, window = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if algo == 2 then algo = 0 end
   local delta, idx, na = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
   local alerts = {}
   for a = 1, na do alerts[a] = ARGV[i + 5 + a] end

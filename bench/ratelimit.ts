@@ -1,0 +1,129 @@
+// Rate-limit decisions per second over one Redis connection, side by side in one run:
+//   @ballast/ratelimit (one Lua round trip for all rules) vs rate-limiter-flexible (RateLimiterRedis;
+//   three rules through RateLimiterUnion), with redis-benchmark running Ballast's own script as the
+//   ceiling; plus memoryStore decisions/s in process.
+// Targets: one rule ≥ rate-limiter-flexible; three rules ≥ 2× its union; ≥ 70% of the ceiling;
+// memoryStore ≥ 1M single-rule decisions/s.
+//   node bench/ratelimit.ts [--decisions 20000] [--concurrency 64]
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createRateLimiter, MemoryStore, redisStore } from "@ballast/ratelimit";
+import { findBinary, startRedis } from "@ballast/test-services";
+import { Redis } from "ioredis";
+import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
+
+const { values } = parseArgs({
+  options: { decisions: { type: "string", default: "20000" }, concurrency: { type: "string", default: "64" } },
+});
+const N = Number(values.decisions);
+const C = Number(values.concurrency);
+if (!(Number.isInteger(N) && N > 0 && Number.isInteger(C) && C > 0))
+  throw new Error("--decisions and --concurrency must be integers ≥ 1");
+
+const redis = await startRedis();
+const client = new Redis(redis.url);
+
+async function rate(decide: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) await decide(next++);
+    }),
+  );
+  return N / ((performance.now() - started) / 1000);
+}
+
+const big = 1e12; // limits high enough that every decision is an allow: the cost of deciding, not refusing
+const ballast1 = createRateLimiter({
+  name: "b1",
+  store: redisStore({ client }),
+  rules: [{ name: "requests", limit: big, window: "1m" }],
+});
+const ballast3 = createRateLimiter({
+  name: "b3",
+  store: redisStore({ client }),
+  rules: [
+    { name: "requests", limit: big, window: "1m" },
+    { name: "input_tokens", limit: big, window: "1m", measure: "input_tokens" },
+    { name: "daily_tokens", limit: big, window: "1d", measure: "tokens" },
+  ],
+});
+const rlf = (keyPrefix: string, duration: number) =>
+  new RateLimiterRedis({ storeClient: client, keyPrefix, points: big, duration });
+const flexible1 = rlf("f1", 60);
+const union = new RateLimiterUnion(rlf("u1", 60), rlf("u2", 60), rlf("u3", 86_400));
+const key = (i: number) => `user_${i % 100}`;
+
+const rows: Array<[string, number, number, string]> = [];
+for (let round = 0; round < 2; round++) {
+  // warm-up round first, measured round second
+  const b1 = await rate((i) => ballast1.acquire(key(i)));
+  const f1 = await rate((i) => flexible1.consume(key(i)));
+  const b3 = await rate((i) => ballast3.acquire(key(i), { inputTokens: 100, maxTokens: 100 }));
+  const f3 = await rate((i) => union.consume(key(i)));
+  if (round === 1) {
+    rows.push(["one rule", b1, f1, "≥ 1.0"], ["three rules", b3, f3, "≥ 2.0"]);
+  }
+}
+
+// The ceiling: redis-benchmark calling the same script (one rule, one key) over one connection, C
+// commands pipelined, with no client library at all.
+let ceiling = Number.NaN;
+const benchmarkBin = findBinary("redis-benchmark");
+if (benchmarkBin) {
+  const lua = readFileSync(new URL("../packages/ratelimit/src/lua/acquire.lua", import.meta.url), "utf8");
+  const sha = (await client.script("LOAD", lua)) as string;
+  const out = execFileSync(
+    benchmarkBin,
+    [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(redis.port),
+      "-n",
+      String(N * 2),
+      "-c",
+      "1",
+      "-P",
+      String(C),
+      "-q",
+      "EVALSHA",
+      sha,
+      "1",
+      "ballast:{ceiling:u}:requests",
+      "1",
+      "0",
+      String(big),
+      "60000",
+      "1",
+      "0",
+    ],
+    { encoding: "utf8" },
+  );
+  ceiling = Number(/([\d.]+) requests per second/.exec(out)?.[1]);
+}
+
+const store = new MemoryStore();
+const rule = [{ algorithm: "sliding" as const, limit: big, windowMs: 60_000, alertAt: [] }];
+const keys = Array.from({ length: 100 }, (_, i) => [`m:${i}`]);
+let started = performance.now();
+for (let i = 0; i < 200_000; i++) store.acquireSync(keys[i % 100] as string[], rule, [1]);
+started = performance.now();
+const M = 1_000_000;
+for (let i = 0; i < M; i++) store.acquireSync(keys[i % 100] as string[], rule, [1]);
+const memory = M / ((performance.now() - started) / 1000);
+
+console.log(`ratelimit: node ${process.version}, ${N} decisions, ${C} in flight, one Redis connection`);
+console.log("| decisions/s | @ballast/ratelimit | rate-limiter-flexible | ratio | target |");
+console.log("| --- | ---: | ---: | ---: | --- |");
+for (const [label, b, f, target] of rows)
+  console.log(`| ${label} | ${b.toFixed(0)} | ${f.toFixed(0)} | ${(b / f).toFixed(2)} | ${target} |`);
+const one = rows[0]?.[1] ?? 0;
+console.log(
+  `| one rule vs redis-benchmark running the same script (ceiling) | ${one.toFixed(0)} | ${ceiling.toFixed(0)} | ${(one / ceiling).toFixed(2)} | ≥ 0.70 |`,
+);
+console.log(`| memoryStore, single rule, in process | ${memory.toFixed(0)} | | | ≥ 1,000,000 |`);
+client.disconnect();
+await redis.stop();
