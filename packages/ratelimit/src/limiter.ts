@@ -303,11 +303,7 @@ export class RateLimiter {
       remaining[r.name] = result.allowed ? (result.remaining[i] ?? r.limit) : 0;
     });
     const refused = result.refusedBy === -2 ? "store_error" : this.rules[result.refusedBy]?.name;
-    const headers: Record<string, string> = {
-      "RateLimit-Policy": this.rules
-        .map((r) => `"${r.name}";q=${r.limit};w=${Math.round(r.windowMs / 1000)}`)
-        .join(", "),
-    };
+    const headers: Record<string, string> = { "RateLimit-Policy": this.#policyHeader };
     if (result.allowed && result.remaining.length > 0) {
       headers.RateLimit = this.rules
         .map(
