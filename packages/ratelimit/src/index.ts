@@ -8,6 +8,13 @@ export {
   type Ticket,
 } from "./limiter.js";
 export { MemoryStore, type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export {
+  expressRateLimit,
+  fastifyRateLimit,
+  honoRateLimit,
+  limitedBody,
+  type MiddlewareOptions,
+} from "./middleware.js";
 export { type RedisLike, RedisStore, redisStore } from "./redis-store.js";
 export type { Algorithm, Measure, RuleInput } from "./rules.js";
 export type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
