@@ -1,4 +1,15 @@
 export {
+  createGovernor,
+  Governor,
+  type GovernorClock,
+  type GovernorOptions,
+  GovernorQueueFullError,
+  GovernorTimeoutError,
+  type RateLimitKind,
+  type ScheduleOptions,
+  withGovernor,
+} from "./governor.js";
+export {
   type BudgetAlert,
   createRateLimiter,
   type Demand,
