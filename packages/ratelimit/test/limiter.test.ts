@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startRedis } from "@ballast/test-services";
+import { startRedis, startRedisCluster } from "@ballast/test-services";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -147,6 +147,28 @@ describe("redis store", () => {
       });
     const allowed = await Promise.all([run(), run(), run(), run()]);
     expect(allowed.reduce((a, b) => a + b, 0)).toBe(100);
+  }, 60_000);
+
+  it("is exact on a 3-master Redis Cluster too: every key of a limiter and key shares one slot", async () => {
+    const cluster = await startRedisCluster(3);
+    cleanups.push(() => cluster.stop());
+    const client = new Redis.Cluster(cluster.nodes);
+    cleanups.push(() => client.disconnect());
+    const limiter = createRateLimiter({
+      name: "cluster",
+      store: redisStore({ client }),
+      rules: [
+        { name: "requests", limit: 100, window: "1m" },
+        { name: "tokens", limit: 1_000_000, window: "1h", measure: "tokens" },
+      ],
+      onStoreError: "fail-closed",
+      storeTimeoutMs: 10_000,
+    });
+    const tickets = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => limiter.acquire(i % 2 ? "user_a" : "user_b", { inputTokens: 10 })),
+    );
+    expect(tickets.filter((t) => t.rule === "store_error")).toHaveLength(0); // no CROSSSLOT, no store errors
+    expect(tickets.filter((t) => t.allowed)).toHaveLength(200); // 100 per key
   }, 60_000);
 
   it("reserves the worst case, so 50 concurrent first requests cannot overrun a $1 budget; settling frees it", async () => {

@@ -1,4 +1,5 @@
 export { type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
 export { type RedisService, startRedis } from "./redis.ts";
+export { type RedisClusterService, startRedisCluster } from "./redis-cluster.ts";
 export { findBinary, freePort, MissingServiceError } from "./resolve.ts";
 export { type PromSample, startVictoriaMetrics, type VictoriaMetricsService } from "./victoria-metrics.ts";
