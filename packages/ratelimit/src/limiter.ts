@@ -160,6 +160,7 @@ export class RateLimiter {
     this.#storeRules = this.rules.map((r) => ({
       algorithm: r.algorithm,
       fractional: r.measure === "usd",
+      ...(r.calendar ? { calendar: r.calendar } : {}),
       limit: r.limit,
       windowMs: r.windowMs,
       alertAt: r.alertAt,

@@ -1,3 +1,4 @@
+import { periodAt } from "./calendar.js";
 import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
 
 export interface MemoryStoreOptions {
@@ -68,7 +69,20 @@ export class MemoryStore implements RateLimitStore {
         windows: [],
         alerts: [],
       });
-      if (rule.algorithm === "sliding") {
+      if (rule.calendar) {
+        const period = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
+        const key = `${base[r]}:${period.start}`;
+        const used = this.#get(key, now) ?? 0;
+        if (used + cost > rule.limit) return refuse(cost > rule.limit ? -1 : period.end - now);
+        plans.push({
+          key,
+          used,
+          next: used + cost,
+          idx: period.start,
+          reset: period.end - now,
+          expiresAt: period.end + 86_400_000,
+        });
+      } else if (rule.algorithm === "sliding") {
         const w = rule.windowMs;
         const idx = Math.floor(now / w);
         const cur = this.#get(`${base[r]}:${idx}`, now) ?? 0;
@@ -156,13 +170,17 @@ export class MemoryStore implements RateLimitStore {
     const fired: Array<[number, number]> = [];
     rules.forEach((rule, r) => {
       const delta = deltas[r] as number;
-      if (rule.algorithm === "sliding") {
+      if (rule.algorithm === "sliding" || rule.calendar) {
         const idx = windows[r] as number;
         const key = `${base[r]}:${idx}`;
         const cur = this.#get(key, now);
         if (cur === undefined) return;
         const updated = Math.max(0, cur + delta);
         this.#set(key, updated, (this.#entries.get(key) as Entry).expiresAt);
+        if (rule.calendar) {
+          this.#alerts(base[r] as string, rule, idx, cur, updated, now, r, fired);
+          return;
+        }
         if (Math.floor(now / rule.windowMs) !== idx) return;
         const prev = this.#get(`${base[r]}:${idx - 1}`, now) ?? 0;
         const weight = 1 - (now - idx * rule.windowMs) / rule.windowMs;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { periodAt } from "./calendar.js";
 import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
@@ -24,11 +25,28 @@ const SCRIPTS = { acquire: lua("acquire.lua"), adjust: lua("adjust.lua") };
 const ACQUIRE = "ballastRateLimitAcquire";
 const ADJUST = "ballastRateLimitAdjust";
 
+/** The script's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
+function code(rule: StoreRule): number {
+  if (rule.calendar) return rule.fractional ? 4 : 3;
+  if (rule.algorithm === "gcra") return 1;
+  return rule.fractional ? 2 : 0;
+}
+
 function args(rules: StoreRule[], values: number[], windows?: number[]): Array<string | number> {
   const out: Array<string | number> = [rules.length];
+  const now = Date.now();
   rules.forEach((rule, r) => {
-    out.push(rule.algorithm === "gcra" ? 1 : rule.fractional ? 2 : 0, rule.limit, rule.windowMs, values[r] as number);
+    out.push(code(rule), rule.limit, rule.windowMs, values[r] as number);
     if (windows) out.push(windows[r] as number);
+    else if (rule.calendar) {
+      // Time zones are beyond Lua: the script gets the periods around this clock's now, and picks the
+      // one that holds Redis's own time (so an app clock off by up to a period changes nothing).
+      const { unit, timeZone } = rule.calendar;
+      const cur = periodAt(now, unit, timeZone);
+      const prev = periodAt(cur.start - 1, unit, timeZone);
+      const next = periodAt(cur.end, unit, timeZone);
+      out.push(prev.start, cur.start, next.start, next.end);
+    }
     out.push(rule.alertAt.length, ...rule.alertAt.map(String));
   });
   return out;

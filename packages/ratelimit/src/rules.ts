@@ -4,8 +4,10 @@ export type Algorithm = "sliding" | "gcra";
 export interface RuleInput {
   name: string;
   limit: number;
-  /** `"30s"`, `"1m"`, `"1h"`, `"1d"` (any whole number of s, m, h, d) */
+  /** `"30s"`, `"1m"`, `"1h"`, `"1d"` (any whole number of s, m, h, d), or the calendar `"day"` / `"month"` */
   window: string;
+  /** for calendar windows: the IANA zone whose midnight starts the period (default `UTC`) */
+  timeZone?: string;
   /** what is counted (default `requests`) */
   measure?: Measure;
   /** `sliding` window (default) or `gcra` (a token bucket that refills evenly) */
@@ -15,6 +17,8 @@ export interface RuleInput {
 }
 
 export interface Rule {
+  /** set for calendar windows: the count resets at the start of each day or month in `timeZone` */
+  calendar?: { unit: CalendarUnit; timeZone: string };
   name: string;
   limit: number;
   windowMs: number;
@@ -23,6 +27,8 @@ export interface Rule {
   algorithm: Algorithm;
   alertAt: number[];
 }
+
+import { type CalendarUnit, checkTimeZone } from "./calendar.js";
 
 const MEASURES: readonly Measure[] = ["requests", "input_tokens", "output_tokens", "tokens", "usd"];
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -34,7 +40,7 @@ function bad(field: string, accepted: string, got: unknown): never {
 export function parseWindow(field: string, window: unknown): number {
   const m = typeof window === "string" ? /^(\d+)\s*(s|m|h|d)$/.exec(window.trim()) : null;
   const ms = m ? Number(m[1]) * (UNITS[m[2] as string] ?? 0) : 0;
-  if (!m || ms <= 0) bad(field, 'a duration like "30s", "1m", "1h" or "1d"', window);
+  if (!m || ms <= 0) bad(field, 'a duration like "30s", "1m", "1h" or "1d", or "day" / "month"', window);
   return ms;
 }
 
@@ -55,6 +61,14 @@ export function parseRules(input: unknown): Rule[] {
     if (!MEASURES.includes(measure)) bad(`${at}.measure`, MEASURES.join(" | "), r.measure);
     const algorithm = r.algorithm ?? "sliding";
     if (algorithm !== "sliding" && algorithm !== "gcra") bad(`${at}.algorithm`, '"sliding" or "gcra"', r.algorithm);
+    let calendar: Rule["calendar"];
+    if (r.window === "day" || r.window === "month") {
+      const timeZone = r.timeZone ?? "UTC";
+      checkTimeZone(`${at}.timeZone`, timeZone);
+      calendar = { unit: r.window, timeZone };
+    } else if (r.timeZone !== undefined) {
+      bad(`${at}.timeZone`, 'set only with a calendar window ("day" or "month")', r.timeZone);
+    }
     const alertAt = r.alertAt ?? [];
     if (!Array.isArray(alertAt) || alertAt.some((a) => typeof a !== "number" || !(a > 0 && a <= 1))) {
       bad(`${at}.alertAt`, "an array of fractions in (0, 1]", r.alertAt);
@@ -63,7 +77,12 @@ export function parseRules(input: unknown): Rule[] {
       name: r.name,
       limit: r.limit,
       window: r.window,
-      windowMs: parseWindow(`${at}.window`, r.window),
+      windowMs: calendar
+        ? calendar.unit === "day"
+          ? 86_400_000
+          : 31 * 86_400_000
+        : parseWindow(`${at}.window`, r.window),
+      ...(calendar ? { calendar } : {}),
       measure,
       algorithm,
       alertAt: [...alertAt].sort((a, b) => a - b),

@@ -1,3 +1,4 @@
+import type { CalendarUnit } from "./calendar.js";
 import type { Algorithm } from "./rules.js";
 
 /** One rule as a store sees it. */
@@ -5,6 +6,8 @@ export interface StoreRule {
   algorithm: Algorithm;
   /** counts fractions (USD), not whole tokens or requests */
   fractional?: boolean;
+  /** a calendar window: fixed periods (days, months) in a time zone instead of a sliding window */
+  calendar?: { unit: CalendarUnit; timeZone: string };
   limit: number;
   windowMs: number;
   alertAt: number[];

@@ -35,7 +35,7 @@ describe("rules and keys", () => {
       "`rules[0].measure` must be requests | input_tokens | output_tokens | tokens | usd",
     );
     expect(() => createRateLimiter({ name: "x", rules: [{ ...ok, window: "5 parsecs" }] })).toThrow(
-      '`rules[0].window` must be a duration like "30s", "1m", "1h" or "1d"; got "5 parsecs"',
+      '`rules[0].window` must be a duration like "30s", "1m", "1h" or "1d", or "day" / "month"; got "5 parsecs"',
     );
     expect(() => createRateLimiter({ name: "has space", rules: [ok] })).toThrow("`name` must be 1 to 64 characters");
     expect(() => createRateLimiter({ name: "x", rules: [] })).toThrow("`rules` must be a non-empty array");

@@ -1,7 +1,8 @@
 -- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
 -- KEYS[r]   base key of rule r: ballast:{<limiter>:<key>}:<rule>   (one hash tag: Redis Cluster safe)
 -- ARGV[1]   number of rules; then per rule: algorithm (0 sliding window, 1 GCRA, 2 sliding window
---           counting fractions, e.g. USD), limit, window ms, cost, number of alert thresholds, the
+--           counting fractions, e.g. USD, 3/4 calendar period counting whole/fractional), limit,
+--           window ms, cost, [calendar only: four period boundaries], number of alert thresholds, the
 --           thresholds (fractions of the limit)
 -- Returns   {allowed, refusing rule (1-based, 0 if none), retry after ms (-1: can never fit),
 --            then per rule: remaining, reset ms, window index, then alerts fired as rule, threshold pairs}
@@ -16,15 +17,33 @@ for r = 1, n do
     algo = tonumber(ARGV[i]), limit = tonumber(ARGV[i + 1]), window = tonumber(ARGV[i + 2]),
     cost = tonumber(ARGV[i + 3]), alerts = {}
   }
-  if rule.algo == 2 then
-    rule.algo = 0
-    rule.fractional = true
+  i = i + 4
+  if rule.algo == 2 or rule.algo == 4 then rule.fractional = true end
+  if rule.algo == 2 then rule.algo = 0 end
+  if rule.algo >= 3 then
+    -- calendar: four period boundaries around the caller's now; Redis's time picks the period
+    local b1, b2, b3, b4 = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    i = i + 4
+    if now < b2 then rule.pstart, rule.pend = b1, b2
+    elseif now < b3 then rule.pstart, rule.pend = b2, b3
+    else rule.pstart, rule.pend = b3, b4 end
+    rule.algo = 3
   end
-  local na = tonumber(ARGV[i + 4])
-  for a = 1, na do rule.alerts[a] = ARGV[i + 4 + a] end
-  i = i + 5 + na
+  local na = tonumber(ARGV[i])
+  for a = 1, na do rule.alerts[a] = ARGV[i + a] end
+  i = i + 1 + na
   local base = KEYS[r]
-  if rule.algo == 0 then
+  if rule.algo == 3 then
+    rule.key = base .. ':' .. rule.pstart
+    rule.idx = rule.pstart
+    rule.used = tonumber(redis.call('GET', rule.key) or '0')
+    rule.reset = rule.pend - now
+    rule.window = rule.pend - now + 86400000 -- kept a day past its period (alerts and settles)
+    if rule.used + rule.cost > rule.limit then
+      if rule.cost > rule.limit then return {0, r, -1} end
+      return {0, r, rule.pend - now}
+    end
+  elseif rule.algo == 0 then
     local idx = math.floor(now / rule.window)
     local counts = redis.call('MGET', base .. ':' .. idx, base .. ':' .. (idx - 1))
     local cur = tonumber(counts[1] or '0')
@@ -67,15 +86,16 @@ local out = {1, 0, 0}
 local fired = {}
 for r = 1, n do
   local rule = rules[r]
-  if rule.algo == 0 then
-    -- whole costs take the cheaper INCRBY; a key expires two windows after its first increment
+  if rule.algo == 0 or rule.algo == 3 then
+    -- whole costs take the cheaper INCRBY; a key expires after its first increment: two sliding
+    -- windows, or a day past the end of a calendar period
     local created
     if rule.cost % 1 == 0 and not rule.fractional then
       created = redis.call('INCRBY', rule.key, rule.cost) == rule.cost
     else
       created = tonumber(redis.call('INCRBYFLOAT', rule.key, rule.cost)) == rule.cost
     end
-    if created then redis.call('PEXPIRE', rule.key, rule.window * 2) end
+    if created then redis.call('PEXPIRE', rule.key, rule.algo == 3 and rule.window or rule.window * 2) end
   else
     redis.call('SET', rule.key, rule.tat, 'PX', math.ceil(rule.tat - now) + 1)
   end

@@ -12,19 +12,25 @@ local i = 2
 for r = 1, n do
   local algo, limit, window = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   if algo == 2 then algo = 0 end
+  if algo == 4 then algo = 3 end
   local delta, idx, na = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
   local alerts = {}
   for a = 1, na do alerts[a] = ARGV[i + 5 + a] end
   i = i + 6 + na
   local base = KEYS[r]
   local before, after
-  if algo == 0 then
+  if algo == 0 or algo == 3 then
     local key = base .. ':' .. idx
     local cur = tonumber(redis.call('GET', key) or 'nil')
     if cur ~= nil then
       local updated = math.max(0, cur + delta)
       redis.call('SET', key, tostring(updated), 'KEEPTTL')
       local current = math.floor(now / window)
+      if algo == 3 then
+        -- a calendar period counts without weighting
+        before, after = cur, updated
+        current = nil
+      end
       if current == idx then
         local prev = tonumber(redis.call('GET', base .. ':' .. (idx - 1)) or '0')
         local weight = 1 - (now - idx * window) / window
