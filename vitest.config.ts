@@ -2,10 +2,12 @@ import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 
-// One Vitest project per package that has tests.
-const packages = readdirSync("packages", { withFileTypes: true })
-  .filter((d) => d.isDirectory() && readdirSync(`packages/${d.name}`).includes("test"))
-  .map((d) => d.name);
+// One Vitest project per package or example that has tests.
+const projectsIn = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && readdirSync(`${dir}/${d.name}`).includes("test"))
+    .map((d) => `${dir}/${d.name}`);
+const packages = [...projectsIn("packages"), ...projectsIn("examples")];
 
 const report = process.env.BALLAST_TEST_REPORT;
 
@@ -18,11 +20,11 @@ const alias = Object.fromEntries(
 
 export default defineConfig({
   test: {
-    projects: packages.map((name) => ({
+    projects: packages.map((root) => ({
       resolve: { alias },
       test: {
-        name,
-        root: `packages/${name}`,
+        name: root.split("/")[1],
+        root,
         include: ["test/**/*.test.ts"],
         testTimeout: 30_000,
         hookTimeout: 30_000,

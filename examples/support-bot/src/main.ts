@@ -1,0 +1,199 @@
+// `pnpm demo`: the support bot under a realistic load, against claude-mock (no key, no Docker) or,
+// with ANTHROPIC_API_KEY set, the real API. Ends with a summary built from Ballast's telemetry.
+//   node src/main.ts [--duration 60] [--users 30] [--faults on|off] [--verbose] [--json]
+import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
+import Anthropic from "@anthropic-ai/sdk";
+import { startMockClaude } from "@ballast/claude-mock";
+import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import { createRateLimiter, memoryStore, redisStore } from "@ballast/ratelimit";
+import { retryPolicy, withRetry } from "@ballast/retry";
+import { Redis } from "ioredis";
+import { buildApp } from "./app.ts";
+import { type Counters, printSummary, summarize } from "./summary.ts";
+import { startTelemetry } from "./telemetry.ts";
+
+function options() {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        duration: { type: "string", default: "60" },
+        users: { type: "string", default: "30" },
+        faults: { type: "string", default: "on" },
+        verbose: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const int = (name: string, min: number, max: number) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max)
+      fail(`--${name} must be a whole number from ${min} to ${max}; got "${values[name]}"`);
+    return n;
+  };
+  if (values.faults !== "on" && values.faults !== "off") fail(`--faults must be "on" or "off"; got "${values.faults}"`);
+  return {
+    durationS: int("duration", 1, 3600),
+    users: int("users", 1, 1000),
+    faults: values.faults === "on",
+    verbose: values.verbose === true,
+    json: values.json === true,
+  };
+}
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  process.exit(2);
+}
+
+const QUESTIONS = [
+  "How do I reset my password?",
+  "Can I get a refund for last month?",
+  "Where is my hardware key? It was shipped on Monday.",
+  "How do I export all my data from Acme Notes?",
+  "Is my data encrypted?",
+  "I lost my second factor, what now?",
+  "Why was I charged VAT?",
+  "Is there an outage right now?",
+];
+
+const opts = options();
+const real = Boolean(process.env.ANTHROPIC_API_KEY);
+const records: ClaudeCallRecord[] = [];
+const counters: Counters = {
+  requests: 0,
+  rateLimited: 0,
+  rateLimitedUsers: new Set(),
+  failed: 0,
+  retries: 0,
+  fallbacks: 0,
+  budgetAlerts: 0,
+};
+const telemetry = startTelemetry((record) => {
+  records.push(record);
+  if (opts.verbose) console.log(JSON.stringify(record));
+});
+
+const PRIMARY = "claude-opus-4-8";
+const FALLBACKS = ["claude-sonnet-5", "claude-haiku-4-5"];
+const mock = real
+  ? undefined
+  : await startMockClaude({
+      seed: 7,
+      latency: { ttftMs: 150, perTokenMs: 2, models: { [PRIMARY]: { ttftMs: 400, perTokenMs: 4 } } },
+      reply: { minTokens: 40, maxTokens: 220 },
+    });
+const policy = retryPolicy({
+  fallbackModels: FALLBACKS,
+  baseDelayMs: 200,
+  maxDelayMs: 2000,
+  onRetry: () => counters.retries++,
+  onFallback: () => counters.fallbacks++,
+});
+const client = withRetry(new Anthropic(real ? {} : { baseURL: mock?.url, apiKey: "sk-demo" }), policy);
+const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL, { enableOfflineQueue: false }) : undefined;
+const limiter = createRateLimiter({
+  name: "support_chat",
+  store: redis ? redisStore({ client: redis }) : memoryStore(),
+  rules: [
+    { name: "requests", limit: 12, window: "1m" },
+    { name: "input_tokens", limit: 400_000, window: "1m", measure: "input_tokens" },
+    { name: "daily_usd", limit: 0.25, window: "day", measure: "usd", alertAt: [0.5, 0.8, 1] },
+  ],
+  onBudgetAlert: (alert) => {
+    counters.budgetAlerts++;
+    if (opts.verbose) console.log(`budget alert: ${alert.key} passed ${alert.threshold * 100}% of ${alert.rule}`);
+  },
+});
+const app = buildApp({ client, limiter, model: PRIMARY });
+await app.listen({ port: 0, host: "127.0.0.1" });
+const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/chat`;
+
+// Deterministic randomness, so two runs are alike.
+let seed = 42;
+const random = () => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
+
+const users = Array.from({ length: real ? Math.min(opts.users, 3) : opts.users }, (_, i) => ({
+  id: `user_${String(i + 1).padStart(3, "0")}`,
+  heavy: i % 10 === 0, // one in ten hammers the bot and meets its limits
+}));
+const started = Date.now();
+const endAt = started + opts.durationS * 1000;
+if (real) console.log(`demo: ANTHROPIC_API_KEY is set — ${users.length} users against the real API (this costs money)`);
+
+// Faults and events at fixed points of the run (mock only).
+const events: Array<[number, () => void]> =
+  opts.faults && mock
+    ? [
+        [0.25, () => mock.enqueue({ status: 429, retryAfterMs: 300, times: 6 })],
+        [0.45, () => mock.enqueue({ status: 529, model: PRIMARY, times: 12 })],
+        [0.6, () => mock.enqueue({ stream: "error", after: 0, times: 3 })],
+        [0.7, () => mock.advanceTime(6 * 60_000)], // the 5-minute prompt cache expires: writes again
+      ]
+    : [];
+
+/** One question; returns how long the bot asked us to wait (429), in ms. */
+async function ask(user: { id: string; heavy: boolean }): Promise<number> {
+  const body = {
+    user: user.id,
+    question: QUESTIONS[Math.floor(random() * QUESTIONS.length)],
+    maxTokens: random() < 0.05 ? 30 : 400, // some answers get cut at max_tokens
+    stream: random() < 0.3,
+  };
+  counters.requests++;
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const payload = (await res.json().catch(() => ({}))) as { retry_after_s?: number | null };
+  if (res.status === 429) {
+    counters.rateLimited++;
+    counters.rateLimitedUsers.add(user.id);
+    return (payload.retry_after_s ?? 60) * 1000;
+  }
+  if (res.status !== 200) counters.failed++;
+  return 0;
+}
+
+const progress = setInterval(() => {
+  const elapsed = Math.min(1, (Date.now() - started) / (opts.durationS * 1000));
+  while (events.length && (events[0]?.[0] ?? 2) <= elapsed) events.shift()?.[1]();
+  if (process.stdout.isTTY && !opts.verbose) {
+    const bar = "#".repeat(Math.round(elapsed * 30)).padEnd(30, ".");
+    const spend = records.reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+    process.stdout.write(
+      `\r[${bar}] ${Math.round((Date.now() - started) / 1000)}s  calls ${records.length}  429s ${counters.rateLimited}  spend $${spend.toFixed(4)}  `,
+    );
+  }
+}, 250);
+
+// Heavy users keep three requests in flight; the others ask every one to four seconds.
+await Promise.all(
+  users.flatMap((user) =>
+    Array.from({ length: user.heavy ? 3 : 1 }, async () => {
+      await new Promise((r) => setTimeout(r, random() * 1000));
+      while (Date.now() < endAt) {
+        const asked = await ask(user); // a refused user waits as told, as a well-behaved client does
+        const pause = Math.max(asked, user.heavy ? 50 : 1000 + random() * 3000);
+        await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, endAt - Date.now()))));
+      }
+    }),
+  ),
+);
+clearInterval(progress);
+if (process.stdout.isTTY && !opts.verbose) process.stdout.write("\n");
+
+await app.close();
+await mock?.close();
+redis?.disconnect();
+await telemetry.shutdown(); // flushes OTLP exports
+const summary = summarize(records, counters);
+if (opts.json) console.log(JSON.stringify(summary));
+else printSummary(summary, (line) => console.log(line));

@@ -1,0 +1,50 @@
+import * as sdk from "@anthropic-ai/sdk";
+import { type ClaudeCallRecord, ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { context, logs, metrics, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+
+const has = (...names: string[]) => names.some((n) => process.env[n]);
+
+/**
+ * OpenTelemetry for the demo: Ballast's instrumentation and span processor always (the summary is
+ * built from its per-call records); OTLP export when OTEL_EXPORTER_OTLP_*ENDPOINT says where to.
+ */
+export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const resource = resourceFromAttributes({
+    "service.name": process.env.OTEL_SERVICE_NAME ?? "support-bot",
+    "deployment.environment.name": "demo",
+  });
+  const spanProcessors: SpanProcessor[] = [new ClaudeSpanProcessor()];
+  if (has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+  }
+  const tracerProvider = new TracerProvider({ resource, spanProcessors });
+  trace.setGlobalTracerProvider(tracerProvider);
+  const readers = has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 5000 })]
+    : [];
+  const meterProvider = new MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(meterProvider);
+  const processors = has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+    ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })]
+    : [];
+  const loggerProvider = new LoggerProvider({ resource, processors });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  const instrumentation = new ClaudeInstrumentation({ onCall });
+  instrumentation.setTracerProvider(tracerProvider);
+  instrumentation.setMeterProvider(meterProvider);
+  instrumentation.setLoggerProvider(loggerProvider);
+  instrumentation.manuallyInstrument(sdk);
+  return {
+    shutdown: () => Promise.all([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]),
+  };
+}

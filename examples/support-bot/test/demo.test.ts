@@ -1,0 +1,67 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startVictoriaMetrics } from "@ballast/test-services";
+import { describe, expect, it } from "vitest";
+import type { Summary } from "../src/summary.ts";
+
+const DIR = fileURLToPath(new URL("..", import.meta.url));
+
+function demo(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["src/main.ts", ...args], { cwd: DIR, env: { ...process.env, ...env } });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.once("exit", (code) => resolve({ code, out }));
+  });
+}
+
+describe("pnpm demo", () => {
+  it("runs a shortened demo whose summary matches the telemetry it exported", async () => {
+    const vm = await startVictoriaMetrics();
+    try {
+      const env = {
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpMetricsUrl,
+        OTEL_SERVICE_NAME: "demo-e2e",
+        ANTHROPIC_API_KEY: "",
+      };
+      const { code, out } = await demo(["--duration", "5", "--users", "12", "--json"], env);
+      expect(code, out).toBe(0);
+      const summary = JSON.parse(out.trim().split("\n").at(-1) as string) as Summary;
+      expect(summary.calls).toBeGreaterThan(10);
+      expect(summary.rateLimited).toBeGreaterThan(0); // the heavy users met their limits
+      expect(summary.fallbacks + summary.retries).toBeGreaterThan(0); // the fault burst was handled
+
+      // The last export (at shutdown) takes VictoriaMetrics a moment to make searchable: poll until the
+      // figure settles on the expected value, or report the last one seen.
+      const settled = async (promql: string, expected: number, digits = 9) => {
+        let last = Number.NaN;
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          last = Number((await vm.queryWhenPresent(promql))[0]?.value[1]);
+          if (Math.abs(last - expected) < 10 ** -digits) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        return last;
+      };
+      const calls = 'sum(gen_ai_client_operation_duration_seconds_count{service_name="demo-e2e"})';
+      expect(await settled(calls, summary.calls)).toBe(summary.calls);
+      const spend = 'sum(gen_ai_usage_cost_USD_total{service_name="demo-e2e"})';
+      expect(await settled(spend, summary.spendUsd, 6)).toBeCloseTo(summary.spendUsd, 6); // to the micro-dollar
+      const limited =
+        'sum(ballast_ratelimit_decisions_total{service_name="demo-e2e",ballast_ratelimit_outcome="limited"})';
+      expect(await settled(limited, summary.rateLimited)).toBe(summary.rateLimited);
+    } finally {
+      await vm.stop();
+    }
+  }, 60_000);
+
+  it("refuses bad options with a clear message", async () => {
+    const { code, out } = await demo(["--users", "lots"], {});
+    expect(code).toBe(2);
+    expect(out).toContain('--users must be a whole number from 1 to 1000; got "lots"');
+  });
+});
