@@ -9,6 +9,8 @@ export interface ChatRequest {
   question: string;
   maxTokens?: number;
   stream?: boolean;
+  /** the ticket-triage feature: same prompt, but sent without cache_control (a common oversight) */
+  triage?: boolean;
 }
 
 const SYSTEM = supportDocs();
@@ -39,11 +41,14 @@ export function buildApp(options: { client: Anthropic; limiter: RateLimiter; mod
     const params = {
       model: options.model,
       max_tokens: req.body.maxTokens ?? 400,
-      system: [{ type: "text" as const, text: SYSTEM, cache_control: { type: "ephemeral" as const } }],
+      system: req.body.triage
+        ? SYSTEM
+        : [{ type: "text" as const, text: SYSTEM, cache_control: { type: "ephemeral" as const } }],
       messages: [{ role: "user" as const, content: question }],
     };
+    const feature = req.body.triage ? "ticket_triage" : "support_chat";
     try {
-      const message = await withClaudeContext({ userId: user, feature: "support_chat" }, () =>
+      const message = await withClaudeContext({ userId: user, feature }, () =>
         req.body.stream
           ? options.client.messages.stream(params).finalMessage()
           : options.client.messages.create(params),

@@ -145,6 +145,8 @@ async function ask(user: { id: string; heavy: boolean }): Promise<number> {
     question: QUESTIONS[Math.floor(random() * QUESTIONS.length)],
     maxTokens: random() < 0.05 ? 30 : 400, // some answers get cut at max_tokens
     stream: random() < 0.3,
+    // a second feature that forgot cache_control on the same long prompt: Ballast reports what it misses
+    triage: random() < 0.1,
   };
   counters.requests++;
   const res = await fetch(url, {
@@ -174,14 +176,14 @@ const progress = setInterval(() => {
   }
 }, 250);
 
-// Heavy users keep three requests in flight; the others ask every one to four seconds.
+// Heavy users keep three requests in flight; the others ask every four to nine seconds.
 await Promise.all(
   users.flatMap((user) =>
     Array.from({ length: user.heavy ? 3 : 1 }, async () => {
       await new Promise((r) => setTimeout(r, random() * 1000));
       while (Date.now() < endAt) {
         const asked = await ask(user); // a refused user waits as told, as a well-behaved client does
-        const pause = Math.max(asked, user.heavy ? 50 : 1000 + random() * 3000);
+        const pause = Math.max(asked, user.heavy ? 50 : 4000 + random() * 5000);
         await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, endAt - Date.now()))));
       }
     }),
