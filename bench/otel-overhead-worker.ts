@@ -18,9 +18,21 @@ const drop = {
   forceFlush: async () => {},
 };
 
+// Counts exported spans, to report how many spans each call gets.
+let spans = 0;
+const counting = {
+  export: (items: unknown[], done: (r: { code: number }) => void) => {
+    spans += items.length;
+    done({ code: 0 });
+  },
+  shutdown: async () => {},
+  forceFlush: async () => {},
+};
+
+let peerError: string | undefined;
 if (mode !== "none") {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const processors = [new BatchSpanProcessor({ exporter: drop as never })];
+  const processors = [new BatchSpanProcessor({ exporter: counting as never })];
   const tracerProvider = new TracerProvider({
     spanProcessors: mode === "ballast" ? [new ClaudeSpanProcessor(), ...processors] : processors,
   });
@@ -37,6 +49,19 @@ if (mode !== "none") {
       new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
     );
     instrumentation.manuallyInstrument(sdk);
+  }
+  if (mode === "traceloop" || mode === "openinference") {
+    // The peers, set up as their READMEs say, on the same SDK and the same tracer provider.
+    try {
+      const peer =
+        mode === "traceloop"
+          ? new (await import("@traceloop/instrumentation-anthropic")).AnthropicInstrumentation()
+          : new (await import("@arizeai/openinference-instrumentation-anthropic")).AnthropicInstrumentation();
+      peer.setTracerProvider(tracerProvider);
+      peer.manuallyInstrument(sdk as never);
+    } catch (error) {
+      peerError = (error as Error).message;
+    }
   }
 }
 
@@ -83,6 +108,17 @@ if (heapArg) {
 } else {
   [result.callsPerSec, result.callCpuUs] = await pool(Number(callsArg), create);
   [result.streamsPerSec, result.streamCpuUs] = await pool(Number(streamsArg), stream);
+  await (trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } })
+    .getDelegate?.()
+    .forceFlush?.();
+  const calls = 500 + Number(callsArg) + Number(streamsArg);
+  result.spansPerCall = mode === "none" ? 0 : spans / calls;
+}
+if (peerError) {
+  result.instrumented = 0;
+  process.stderr.write(
+    `${mode}: could not instrument @anthropic-ai/sdk ${(sdk as { VERSION?: string }).VERSION ?? ""}: ${peerError}\n`,
+  );
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
