@@ -116,9 +116,7 @@ if (heapArg) {
 }
 if (peerError) {
   result.instrumented = 0;
-  process.stderr.write(
-    `${mode}: could not instrument @anthropic-ai/sdk ${(sdk as { VERSION?: string }).VERSION ?? ""}: ${peerError}\n`,
-  );
+  process.stderr.write(`${mode}: could not instrument this @anthropic-ai/sdk (1.14): ${peerError}\n`);
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
