@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import { otel } from "./otel.js";
 
 export type RateLimitKind = "requests" | "input_tokens" | "output_tokens" | "tokens";
 
@@ -84,15 +84,7 @@ export class Governor {
     this.#timeoutMs = int("timeoutMs", options.timeoutMs, 60_000);
     this.#initial = int("initialConcurrency", options.initialConcurrency, 4);
     this.#clock = options.clock ?? { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-    const meter = (() => {
-      try {
-        return (
-          createRequire(import.meta.url)("@opentelemetry/api") as typeof import("@opentelemetry/api")
-        ).metrics.getMeter("@ballast/ratelimit");
-      } catch {
-        return undefined;
-      }
-    })();
+    const meter = otel()?.metrics.getMeter("@ballast/ratelimit");
     meter
       ?.createObservableGauge("anthropic.ratelimit.utilization", {
         description: "Share of the org's rate limit in use",

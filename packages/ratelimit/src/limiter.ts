@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
 import { MemoryStore } from "./memory-store.js";
+import { otel } from "./otel.js";
 import { parseRules, type Rule, type RuleInput } from "./rules.js";
-import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 export type StoreErrorMode = "fail-open" | "fail-closed" | "local";
 
@@ -56,19 +56,6 @@ export interface Ticket {
   settle(usage: UsageLike): Promise<void>;
   /** gives the whole reservation back (the call failed before using anything) */
   cancel(): Promise<void>;
-}
-
-type OtelApi = typeof import("@opentelemetry/api");
-let api: OtelApi | null | undefined;
-function otel(): OtelApi | null {
-  if (api === undefined) {
-    try {
-      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
-    } catch {
-      api = null;
-    }
-  }
-  return api;
 }
 
 const MAX_KEY_BYTES = 256;
@@ -257,8 +244,9 @@ export class RateLimiter {
     return this.#ticket(key, base, demand, costs, result, store);
   }
 
+  /** A refusal by no rule: the store failed and the limiter fails closed. */
   #refusal(_why: string): AcquireResult {
-    return { allowed: false, refusedBy: -2, retryAfterMs: 1000, remaining: [], resetMs: [], windows: [], alerts: [] };
+    return refused(-2, 1000);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { periodAt } from "./calendar.js";
-import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 export interface MemoryStoreOptions {
   /** most keys kept; the least recently used go first (default 100 000) */
@@ -60,15 +60,7 @@ export class MemoryStore implements RateLimitStore {
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;
-      const refuse = (wait: number): AcquireResult => ({
-        allowed: false,
-        refusedBy: r,
-        retryAfterMs: wait,
-        remaining: [],
-        resetMs: [],
-        windows: [],
-        alerts: [],
-      });
+      const refuse = (wait: number) => refused(r, wait);
       if (rule.calendar) {
         const period = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
         const key = `${base[r]}:${period.start}`;

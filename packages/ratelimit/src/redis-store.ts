@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { periodAt } from "./calendar.js";
-import type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
 export interface RedisLike {
@@ -80,17 +80,7 @@ export class RedisStore implements RateLimitStore {
     const call = this.#client[ACQUIRE] as (...a: unknown[]) => Promise<unknown[]>;
     const reply = await call.apply(this.#client, [base.length, ...base, ...args(rules, costs)]);
     const [allowed, refusedBy, retryAfter] = reply.map(Number);
-    if (!allowed) {
-      return {
-        allowed: false,
-        refusedBy: (refusedBy as number) - 1,
-        retryAfterMs: retryAfter as number,
-        remaining: [],
-        resetMs: [],
-        windows: [],
-        alerts: [],
-      };
-    }
+    if (!allowed) return refused((refusedBy as number) - 1, retryAfter as number);
     const result: AcquireResult = {
       allowed: true,
       refusedBy: -1,

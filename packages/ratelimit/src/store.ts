@@ -36,3 +36,8 @@ export interface RateLimitStore {
   acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult>;
   adjust(base: string[], rules: StoreRule[], deltas: number[], windows: number[]): Promise<Array<[number, number]>>;
 }
+
+/** The result of an acquire that `rule` (index) refused; `retryAfterMs` −1 when the demand can never fit. */
+export function refused(rule: number, retryAfterMs: number): AcquireResult {
+  return { allowed: false, refusedBy: rule, retryAfterMs, remaining: [], resetMs: [], windows: [], alerts: [] };
+}
