@@ -111,6 +111,9 @@ function retryingCreate(original: AnyFn, client: Json, policy: RetryPolicy) {
         if (params.stream !== true) return { data, response };
         const stream = data as SdkStream;
         const start = await untilFirstContent(stream, policy.options.firstTokenTimeoutMs);
+        // The policy lets go of the caller's signal when the attempt returns; the stream still must obey it.
+        const callerSignal = options?.signal as AbortSignal | undefined;
+        callerSignal?.addEventListener("abort", () => stream.controller.abort(), { once: true });
         return { data: continuedStream(stream, start, client), response };
       },
       {

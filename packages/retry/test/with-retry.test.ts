@@ -148,6 +148,19 @@ describe("withRetry", () => {
     expect(performance.now() - started).toBeLessThan(2000); // the primary alone would take 4 s
   });
 
+  it("lets MessageStream.abort() stop a stream that came through the policy", async () => {
+    const m = await mock({ latency: { perTokenMs: 20 } });
+    const c = withRetry(client(m), retryPolicy());
+    const stream = c.messages.stream(ask());
+    let texts = 0;
+    stream.on("text", () => {
+      if (++texts === 2) stream.abort();
+    });
+    await stream.done().catch(() => {});
+    expect(stream.aborted).toBe(true);
+    expect(texts).toBe(2);
+  });
+
   it("keeps the caller's client untouched and parse() and beta go through the policy", async () => {
     const m = await mock();
     const original = client(m);
