@@ -115,6 +115,28 @@ describe("memory store", () => {
     );
   });
 
+  it("agrees with a reference GCRA model over random arrival times and costs", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 4 })), { maxLength: 60 }),
+        (steps) => {
+          let now = 5_000_000;
+          const store = new MemoryStore({ now: () => now });
+          const rule = { algorithm: "gcra" as const, limit: 8, windowMs: 8000, alertAt: [] };
+          const interval = rule.windowMs / rule.limit;
+          let tat = 0; // the reference: theoretical arrival time
+          for (const [dt, cost] of steps) {
+            now += dt;
+            const next = Math.max(tat, now) + cost * interval;
+            const expected = cost <= rule.limit && next - now <= rule.windowMs;
+            if (expected) tat = next;
+            expect(store.acquireSync(["k"], [rule], [cost]).allowed).toBe(expected);
+          }
+        },
+      ),
+    );
+  });
+
   it("GCRA spaces requests evenly: a burst up to the limit, then one per interval", () => {
     let now = 0;
     const store = memoryStore({ now: () => now });
