@@ -7,7 +7,11 @@ const projectsIn = (dir: string) =>
   readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && readdirSync(`${dir}/${d.name}`).includes("test"))
     .map((d) => `${dir}/${d.name}`);
-const packages = [...projectsIn("packages"), ...projectsIn("examples")];
+const packages = [
+  ...projectsIn("packages"),
+  ...projectsIn("examples"),
+  ...(existsSync("dashboards/test") ? ["dashboards"] : []),
+];
 
 const report = process.env.BALLAST_TEST_REPORT;
 
@@ -23,7 +27,7 @@ export default defineConfig({
     projects: packages.map((root) => ({
       resolve: { alias },
       test: {
-        name: root.split("/")[1],
+        name: root.split("/").at(-1),
         root,
         include: ["test/**/*.test.ts"],
         testTimeout: 30_000,

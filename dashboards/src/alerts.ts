@@ -1,0 +1,141 @@
+// Prometheus alert rules over the metric names of TELEMETRY.md, as code: thresholds are options with
+// the defaults the observability issue asks for. `pnpm --filter @ballast/dashboards generate` writes
+// prometheus/ballast-alerts.rules.yml; CI fails when that file is stale.
+
+export interface AlertOptions {
+  /** share of calls stopped by max_tokens that pages, over 15 m (default 0.01) */
+  maxTokensRatio?: number;
+  /** p99 latency in seconds, sustained 10 m (default 10) */
+  p99LatencySeconds?: number;
+  /** share of failed calls, sustained 5 m (default 0.01) */
+  errorRatio?: number;
+  /** USD spent in the last 24 h per service (default 100) */
+  dailySpendUsd?: number;
+  /** cache hit ratio below this share of what it was an hour before (default 0.5) */
+  cacheCollapseFactor?: number;
+  /** where runbook links point: your copy of docs/runbooks.md (default the relative path) */
+  runbookBase?: string;
+}
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: "page" | "ticket" };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+const CALLS = "gen_ai_client_operation_duration_seconds_count";
+const BUCKETS = "gen_ai_client_operation_duration_seconds_bucket";
+const TOKENS = "ballast_claude_tokens_total";
+
+export function alertRules(options: AlertOptions = {}): { groups: Array<{ name: string; rules: Rule[] }> } {
+  const o = {
+    maxTokensRatio: options.maxTokensRatio ?? 0.01,
+    p99LatencySeconds: options.p99LatencySeconds ?? 10,
+    errorRatio: options.errorRatio ?? 0.01,
+    dailySpendUsd: options.dailySpendUsd ?? 100,
+    cacheCollapseFactor: options.cacheCollapseFactor ?? 0.5,
+    runbookBase: options.runbookBase ?? "docs/runbooks.md",
+  };
+  for (const [k, v] of Object.entries(o)) {
+    if (k !== "runbookBase" && !(typeof v === "number" && Number.isFinite(v) && v > 0)) {
+      throw new TypeError(`alertRules: \`${k}\` must be a number > 0; got ${JSON.stringify(v)}`);
+    }
+  }
+  const runbook = (anchor: string) => `${o.runbookBase}#${anchor}`;
+  const rule = (
+    alert: string,
+    expr: string,
+    severity: Rule["labels"]["severity"],
+    summary: string,
+    description: string,
+    forDuration?: string,
+  ): Rule => ({
+    alert,
+    expr,
+    ...(forDuration ? { for: forDuration } : {}),
+    labels: { severity },
+    annotations: { summary, description, runbook_url: runbook(alert.toLowerCase()) },
+  });
+  // the cache hit ratio over 15 m, now or an hour ago (PromQL takes `offset` on each selector)
+  const hitRatio = (offset: string) =>
+    `(sum by (service_name) (rate(${TOKENS}{ballast_token_kind="cache_read"}[15m]${offset})) / sum by (service_name) (rate(${TOKENS}{ballast_token_kind=~"input|cache_read|cache_write_5m|cache_write_1h"}[15m]${offset})))`;
+  return {
+    groups: [
+      {
+        name: "ballast-claude",
+        rules: [
+          rule(
+            "ClaudeMaxTokensStops",
+            `sum by (service_name, gen_ai_request_model) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m])) > 0`,
+            "ticket",
+            "Claude answers cut at max_tokens",
+            "{{ $value | humanize }} answers of {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} stopped at max_tokens in the last 15 minutes: users got truncated replies.",
+          ),
+          rule(
+            "ClaudeMaxTokensRatioHigh",
+            `sum by (service_name) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m])) / sum by (service_name) (increase(${CALLS}[15m])) > ${o.maxTokensRatio}`,
+            "page",
+            "Many Claude answers cut at max_tokens",
+            `{{ $value | humanizePercentage }} of calls in {{ $labels.service_name }} stopped at max_tokens over 15 minutes (threshold ${o.maxTokensRatio * 100}%).`,
+          ),
+          rule(
+            "ClaudeLatencyP99High",
+            `histogram_quantile(0.99, sum by (le, service_name) (rate(${BUCKETS}[5m]))) > ${o.p99LatencySeconds}`,
+            "page",
+            "Claude p99 latency is high",
+            `p99 latency of Claude calls in {{ $labels.service_name }} is {{ $value | humanizeDuration }} (threshold ${o.p99LatencySeconds} s).`,
+            "10m",
+          ),
+          rule(
+            "ClaudeErrorRateHigh",
+            `sum by (service_name) (rate(${CALLS}{error_type!=""}[5m])) / sum by (service_name) (rate(${CALLS}[5m])) > ${o.errorRatio}`,
+            "page",
+            "Claude calls are failing",
+            `{{ $value | humanizePercentage }} of Claude calls in {{ $labels.service_name }} failed over 5 minutes (threshold ${o.errorRatio * 100}%).`,
+            "5m",
+          ),
+          rule(
+            "ClaudeSpendHigh",
+            `sum by (service_name) (increase(gen_ai_usage_cost_USD_total[1d])) > ${o.dailySpendUsd}`,
+            "page",
+            "Claude spend over the daily threshold",
+            `{{ $labels.service_name }} spent \${{ $value | printf "%.2f" }} on Claude in the last 24 hours (threshold $${o.dailySpendUsd}).`,
+          ),
+          rule(
+            "ClaudeCacheHitRatioCollapsed",
+            `${hitRatio("")} < ${o.cacheCollapseFactor} * ${hitRatio(" offset 1h")}`,
+            "ticket",
+            "Prompt-cache hit ratio collapsed",
+            `The prompt-cache hit ratio of {{ $labels.service_name }} fell below ${o.cacheCollapseFactor * 100}% of what it was an hour ago (now {{ $value | humanizePercentage }}): a prompt prefix probably changed.`,
+            "15m",
+          ),
+          rule(
+            "ClaudeRateLimitedSustained",
+            `sum by (service_name) (rate(${CALLS}{error_type="rate_limit_error"}[5m])) > 0`,
+            "ticket",
+            "Claude keeps answering 429",
+            "{{ $labels.service_name }} has been getting 429 rate_limit_error for 10 minutes ({{ $value | humanize }}/s).",
+            "10m",
+          ),
+          rule(
+            "ClaudeCircuitOpen",
+            `max by (service_name, gen_ai_request_model) (ballast_circuit_state{ballast_circuit_state="open"}) == 1`,
+            "page",
+            "Circuit open for a Claude model",
+            "The circuit for {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} is open: calls fail fast or go to fallbacks.",
+            "1m",
+          ),
+          rule(
+            "ClaudeBudgetExhausted",
+            `sum by (service_name, ballast_ratelimit_limiter, ballast_ratelimit_rule) (increase(ballast_budget_alerts_total{ballast_budget_threshold="1"}[1h])) > 0`,
+            "ticket",
+            "A per-user budget was exhausted",
+            "{{ $value | humanize }} keys reached 100% of {{ $labels.ballast_ratelimit_rule }} ({{ $labels.ballast_ratelimit_limiter }}) in the last hour.",
+          ),
+        ],
+      },
+    ],
+  };
+}
