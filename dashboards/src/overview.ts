@@ -13,6 +13,8 @@ import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
 
+// Grafana's own variable syntax, not a template string: the datasource is chosen at import.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: see above
 const DS = { type: "prometheus", uid: "${datasource}" };
 /** Every query filters on the dashboard's variables; "All" is `.*`, which also matches an absent label. */
 export const F =
