@@ -6,7 +6,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from "@opentelemetry/instrumentation";
-import { ClaudeCall, type ClaudeCallRecord, callFrom, errorType } from "./call.js";
+import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType } from "./call.js";
 import { guard, warnOnce } from "./diag-once.js";
 import { createInstruments, type Instruments } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
@@ -29,6 +29,7 @@ const fetchWrapped = new WeakSet<object>();
 // constructor, before this class's own fields exist.
 const instrumentsOf = new WeakMap<object, Instruments>();
 const manualModules = new WeakMap<object, Set<unknown>>();
+const settingsOf = new WeakMap<object, CallSettings>();
 
 type Json = Record<string, unknown>;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
@@ -79,6 +80,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   override setConfig(config: ClaudeInstrumentationConfig = {}): void {
     super.setConfig(validate(config));
+    settingsOf.delete(this);
   }
 
   protected init() {
@@ -100,6 +102,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
   // Called by the base class constructor (before this class's fields exist) and on setMeterProvider.
   protected override _updateMetricInstruments(): void {
     instrumentsOf.set(this, createInstruments(this.meter));
+    settingsOf.delete(this);
   }
 
   /** Patches an `@anthropic-ai/sdk` module object you loaded yourself (bundlers, tests, no loader hooks). */
@@ -195,7 +198,10 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     };
   }
 
-  #settings() {
+  /** What every call needs from the instrumentation, built once and rebuilt when config or providers change. */
+  #settings(): CallSettings {
+    const cached = settingsOf.get(this);
+    if (cached) return cached;
     const config = this.getConfig();
     const c = config.captureContent;
     let instruments = instrumentsOf.get(this);
@@ -205,7 +211,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     }
     this.#missed ??= new MissedCacheDetector();
     const missed = this.#missed;
-    return {
+    const settings: CallSettings = {
       tracer: this.tracer,
       instruments,
       pricing: config.pricing,
@@ -216,6 +222,13 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
         return missed.check(body, entry?.minCacheableTokens ?? 1024, now);
       },
     };
+    settingsOf.set(this, settings);
+    return settings;
+  }
+
+  override setTracerProvider(provider: Parameters<InstrumentationBase["setTracerProvider"]>[0]): void {
+    super.setTracerProvider(provider);
+    settingsOf.delete(this);
   }
 
   #emit(record: ClaudeCallRecord, ctx: Context): void {
