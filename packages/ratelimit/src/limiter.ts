@@ -3,7 +3,7 @@ import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLik
 import { MemoryStore } from "./memory-store.js";
 import { otel } from "./otel.js";
 import { parseRules, type Rule, type RuleInput } from "./rules.js";
-import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
+import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 export type StoreErrorMode = "fail-open" | "fail-closed" | "local";
 
@@ -59,6 +59,8 @@ export interface Ticket {
 }
 
 const MAX_KEY_BYTES = 256;
+// `refusedBy` of a refusal that no rule made: the store failed and the limiter fails closed.
+const REFUSED_BY_STORE_ERROR = -2;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -222,19 +224,10 @@ export class RateLimiter {
         store = s;
         return s.acquire(base, this.#storeRules, costs);
       });
-    } catch (error) {
+    } catch {
       this.#record("store_error");
-      if (this.#mode === "fail-closed")
-        return this.#ticket(key, base, demand, costs, this.#refusal("store_error"), store);
-      return this.#ticket(
-        key,
-        base,
-        demand,
-        costs,
-        { allowed: true, refusedBy: -1, retryAfterMs: 0, remaining: [], resetMs: [], windows: [], alerts: [] },
-        undefined,
-        error,
-      );
+      const outcome = this.#mode === "fail-closed" ? refused(REFUSED_BY_STORE_ERROR, 1000) : admitted();
+      return this.#ticket(key, base, demand, costs, outcome, undefined);
     }
     this.#fire(key, result.alerts);
     this.#record(
@@ -242,11 +235,6 @@ export class RateLimiter {
       result.allowed ? undefined : this.rules[result.refusedBy]?.name,
     );
     return this.#ticket(key, base, demand, costs, result, store);
-  }
-
-  /** A refusal by no rule: the store failed and the limiter fails closed. */
-  #refusal(_why: string): AcquireResult {
-    return refused(-2, 1000);
   }
 
   /**
@@ -285,13 +273,13 @@ export class RateLimiter {
     costs: number[],
     result: AcquireResult,
     store: RateLimitStore | undefined,
-    _storeError?: unknown,
   ): Ticket {
     const remaining: Record<string, number> = {};
     this.rules.forEach((r, i) => {
       remaining[r.name] = result.allowed ? (result.remaining[i] ?? r.limit) : 0;
     });
-    const refused = result.refusedBy === -2 ? "store_error" : this.rules[result.refusedBy]?.name;
+    const refusedRuleName =
+      result.refusedBy === REFUSED_BY_STORE_ERROR ? "store_error" : this.rules[result.refusedBy]?.name;
     const headers: Record<string, string> = { "RateLimit-Policy": this.#policyHeader };
     if (result.allowed && result.remaining.length > 0) {
       headers.RateLimit = this.rules
@@ -321,7 +309,7 @@ export class RateLimiter {
     };
     return {
       allowed: result.allowed,
-      rule: result.allowed ? undefined : refused,
+      rule: result.allowed ? undefined : refusedRuleName,
       remaining,
       retryAfterMs: result.allowed ? 0 : result.retryAfterMs,
       headers,

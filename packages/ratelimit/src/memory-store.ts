@@ -1,5 +1,5 @@
 import { periodAt } from "./calendar.js";
-import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
+import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 export interface MemoryStoreOptions {
   /** most keys kept; the least recently used go first (default 100 000) */
@@ -110,15 +110,7 @@ export class MemoryStore implements RateLimitStore {
         });
       }
     }
-    const result: AcquireResult = {
-      allowed: true,
-      refusedBy: -1,
-      retryAfterMs: 0,
-      remaining: [],
-      resetMs: [],
-      windows: [],
-      alerts: [],
-    };
+    const result = admitted();
     plans.forEach((p, r) => {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { periodAt } from "./calendar.js";
-import { type AcquireResult, type RateLimitStore, refused, type StoreRule } from "./store.js";
+import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
 export interface RedisLike {
@@ -81,15 +81,7 @@ export class RedisStore implements RateLimitStore {
     const reply = await call.apply(this.#client, [base.length, ...base, ...args(rules, costs)]);
     const [allowed, refusedBy, retryAfter] = reply.map(Number);
     if (!allowed) return refused((refusedBy as number) - 1, retryAfter as number);
-    const result: AcquireResult = {
-      allowed: true,
-      refusedBy: -1,
-      retryAfterMs: 0,
-      remaining: [],
-      resetMs: [],
-      windows: [],
-      alerts: [],
-    };
+    const result = admitted();
     let i = 3;
     for (let r = 0; r < rules.length; r++, i += 3) {
       result.remaining.push(Number(reply[i]));

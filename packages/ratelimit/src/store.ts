@@ -37,6 +37,11 @@ export interface RateLimitStore {
   adjust(base: string[], rules: StoreRule[], deltas: number[], windows: number[]): Promise<Array<[number, number]>>;
 }
 
+/** An allowed acquire before any rule's figures are added. */
+export function admitted(): AcquireResult {
+  return { allowed: true, refusedBy: -1, retryAfterMs: 0, remaining: [], resetMs: [], windows: [], alerts: [] };
+}
+
 /** The result of an acquire that `rule` (index) refused; `retryAfterMs` −1 when the demand can never fit. */
 export function refused(rule: number, retryAfterMs: number): AcquireResult {
   return { allowed: false, refusedBy: rule, retryAfterMs, remaining: [], resetMs: [], windows: [], alerts: [] };

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { spawnService } from "./process.ts";
+import { redisArgs } from "./redis.ts";
 import { findBinary, MissingServiceError, waitFor } from "./resolve.ts";
 
 export interface RedisClusterService {
@@ -49,16 +50,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServic
       const port = await clusterPort(taken);
       taken.add(port);
       const svc = spawnService(server, (dir) => [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir,
+        ...redisArgs(port, dir),
         "--cluster-enabled",
         "yes",
         "--cluster-config-file",

@@ -28,6 +28,24 @@ function ping(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A throwaway redis-server on 127.0.0.1:`port`: nothing persisted, data in `dir`. */
+export function redisArgs(port: number, dir: string): string[] {
+  return [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--protected-mode",
+    "yes",
+  ];
+}
+
 /**
  * A Redis 7 for one test: `REDIS_URL` → `redis-server` on a free loopback port →
  * Testcontainers (`redis:7-alpine`) when Docker answers → an error saying what to install.
@@ -41,20 +59,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   if (binary) {
     for (let attempt = 0; ; attempt++) {
       const port = options.port ?? (await freePort());
-      const svc = spawnService(binary, (dir) => [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir,
-        "--protected-mode",
-        "yes",
-      ]);
+      const svc = spawnService(binary, (dir) => redisArgs(port, dir));
       try {
         await waitFor(
           "redis-server",
