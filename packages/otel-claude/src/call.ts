@@ -10,11 +10,12 @@ import {
 } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
 import { guard } from "./diag-once.js";
-import { enrichmentAttributes, warnUnpriced } from "./enrich.js";
+import { costAttributes, warnUnpriced } from "./enrich.js";
 import type { Instruments } from "./metrics.js";
 import {
   ATTR_ERROR_TYPE,
   ATTR_FEATURE,
+  ATTR_FINISH_REASONS,
   ATTR_INPUT_MESSAGES,
   ATTR_OPERATION,
   ATTR_OUTPUT_MESSAGES,
@@ -38,6 +39,7 @@ import {
   ATTR_TTFC,
   ATTR_USAGE_1H,
   ATTR_USAGE_5M,
+  ATTR_USAGE_CACHE_CREATION,
   ATTR_USAGE_CACHE_READ,
   ATTR_USAGE_CACHE_WRITE,
   ATTR_USAGE_INPUT,
@@ -321,7 +323,12 @@ export class ClaudeCall {
     }
 
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
-    if (this.ownSpan && this.span) this.#endOwnSpan(errType, outcome);
+    if (this.span) {
+      // Priced once, here: the span gets this call's price, so ClaudeSpanProcessor has nothing left to do.
+      const enrichment = this.#enrichment(priced, write);
+      if (this.ownSpan) this.#endOwnSpan(errType, outcome, { input, read, w5m, w1h, output }, enrichment);
+      else if (this.span.isRecording()) this.span.setAttributes(enrichment);
+    }
 
     const spanContext = this.span?.spanContext();
     this.#settings.emit(
@@ -372,9 +379,27 @@ export class ClaudeCall {
     );
   }
 
-  #endOwnSpan(errType: string | undefined, outcome: StreamEnd): void {
-    const span = this.span as Span;
+  /** finish_reasons, the semconv aliases of the cache-write count, and the cost (TELEMETRY.md). */
+  #enrichment(priced: CallPrice | undefined, write: number): Attributes {
     const a: Attributes = {};
+    if (this.#stopReason) a[ATTR_FINISH_REASONS] = [this.#stopReason];
+    if (this.#usage) {
+      a[ATTR_USAGE_CACHE_WRITE] = write;
+      a[ATTR_USAGE_CACHE_CREATION] = write;
+      Object.assign(a, costAttributes(priced));
+    }
+    return a;
+  }
+
+  /** Ends our own span (SDKs without native tracing) with the SDK's attribute names. */
+  #endOwnSpan(
+    errType: string | undefined,
+    outcome: StreamEnd,
+    t: { input: number; read: number; w5m: number; w1h: number; output: number },
+    enrichment: Attributes,
+  ): void {
+    const span = this.span as Span;
+    const a: Attributes = { ...enrichment };
     if (this.#responseId) a[ATTR_RESPONSE_ID] = this.#responseId;
     if (this.#responseModel) a[ATTR_RESPONSE_MODEL] = this.#responseModel;
     if (this.#requestId) a[ATTR_REQUEST_ID] = this.#requestId;
@@ -382,17 +407,13 @@ export class ClaudeCall {
     if (this.#ttftMs !== undefined) a[ATTR_TTFC] = this.#ttftMs / 1000;
     if (this.attempts > 1) a[ATTR_RESEND_COUNT] = this.attempts - 1;
     if (this.#usage) {
-      const t = tokenCounts(this.#usage);
-      const write = t.cacheWrite5m + t.cacheWrite1h;
-      a[ATTR_USAGE_INPUT] = t.input + t.cacheRead + write;
+      a[ATTR_USAGE_INPUT] = t.input + t.read + t.w5m + t.w1h;
       a[ATTR_USAGE_OUTPUT] = t.output;
-      a[ATTR_USAGE_CACHE_READ] = t.cacheRead;
-      a[ATTR_USAGE_CACHE_WRITE] = write;
-      a[ATTR_USAGE_5M] = t.cacheWrite5m;
-      a[ATTR_USAGE_1H] = t.cacheWrite1h;
+      a[ATTR_USAGE_CACHE_READ] = t.read;
+      a[ATTR_USAGE_5M] = t.w5m;
+      a[ATTR_USAGE_1H] = t.w1h;
     }
     span.setAttributes(a);
-    span.setAttributes(enrichmentAttributes({ ...this.requestAttributes, ...a }, this.#settings.pricing));
     if (errType) {
       span.setAttribute(ATTR_ERROR_TYPE, errType);
       span.setStatus({ code: SpanStatusCode.ERROR });

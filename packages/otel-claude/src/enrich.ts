@@ -1,4 +1,4 @@
-import { type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
+import { type CallPrice, type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
 import type { Attributes } from "@opentelemetry/api";
 import { warnOnce } from "./diag-once.js";
 import {
@@ -59,13 +59,12 @@ export function enrichmentAttributes(a: Attributes, table: PriceTable | undefine
   const model = a[ATTR_RESPONSE_MODEL] ?? a[ATTR_REQUEST_MODEL];
   if (!usage || typeof model !== "string") return out;
   const price = priceCall({ model, usage, batch }, table);
-  if (!price) {
-    warnUnpriced(model);
-    out[ATTR_PRICING_MODEL] = "unknown";
-    return out;
-  }
-  out[ATTR_COST] = price.usd;
-  out[ATTR_CACHE_SAVINGS] = price.cacheSavingsUsd;
-  out[ATTR_PRICING_MODEL] = price.priceId;
-  return out;
+  if (!price) warnUnpriced(model);
+  return { ...out, ...costAttributes(price) };
+}
+
+/** The cost attributes of a call priced (or not) already: no second pricing of the same call. */
+export function costAttributes(price: CallPrice | undefined): Attributes {
+  if (!price) return { [ATTR_PRICING_MODEL]: "unknown" };
+  return { [ATTR_COST]: price.usd, [ATTR_CACHE_SAVINGS]: price.cacheSavingsUsd, [ATTR_PRICING_MODEL]: price.priceId };
 }

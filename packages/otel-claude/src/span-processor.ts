@@ -26,9 +26,11 @@ function isSdkClaudeSpan(span: EnrichableSpan): boolean {
 
 /**
  * Enriches the span `@anthropic-ai/sdk` ≥ 0.134 makes for each call, instead of adding a second one:
- * at start `user.id`, `ballast.feature` and sampling parameters; while ending (`onEnding`, before
- * export) the cost, cache savings, `finish_reasons` and the semconv aliases. Add it to your tracer
- * provider's `spanProcessors` before the exporting processor.
+ * at start it links the span to ClaudeInstrumentation's view of the call (attribution, sampling
+ * parameters; the instrumentation then sets the cost it has already computed), and while ending
+ * (`onEnding`, before export) it prices any span still without a cost from the span's own usage
+ * attributes, so it also works alone. Add it to your tracer provider's `spanProcessors` before the
+ * exporting processor.
  */
 export class ClaudeSpanProcessor {
   readonly #pricing: PriceTable | undefined;
