@@ -218,9 +218,15 @@ export function withGovernor<C extends object>(client: C, governor: Governor): C
     throw new TypeError("withGovernor: `client` must be an Anthropic SDK client");
   }
   const copy = (c.withOptions as AnyFn)({}) as Json;
-  for (const messages of [copy.messages as Json, (copy.beta as Json | undefined)?.messages as Json | undefined]) {
-    if (!messages || typeof messages.create !== "function") continue;
-    const original = (messages.create as AnyFn).bind(messages);
+  const beta = (x: Json) => (x.beta as Json | undefined)?.messages as Json | undefined;
+  for (const [messages, given] of [
+    [copy.messages as Json, c.messages as Json],
+    [beta(copy), beta(c)],
+  ]) {
+    if (!messages || !given || typeof given.create !== "function") continue;
+    // The given client's `create`, not the copy's: another wrapper (withRetry) may have replaced it there,
+    // and `withOptions` copies only the prototype's.
+    const original = (given.create as AnyFn).bind(given);
     messages.create = (params: Json, options?: Json) => {
       const result = governor.schedule(
         async () => {

@@ -1,5 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { startMockClaude } from "@ballast/claude-mock";
+import { retryPolicy, withRetry } from "@ballast/retry";
 import { describe, expect, it } from "vitest";
 import { createGovernor, GovernorQueueFullError, GovernorTimeoutError, withGovernor } from "../src/index.js";
 
@@ -36,6 +37,37 @@ describe("org-level governor", () => {
       await mock.close();
     }
   }, 30_000);
+
+  for (const order of ["withRetry(withGovernor(client))", "withGovernor(withRetry(client))"]) {
+    it(`composes with @ballast/retry either way round: ${order} paces and falls back`, async () => {
+      const clock = acceleratedClock();
+      const mock = await startMockClaude({ orgLimits: { requestsPerMinute: 4 }, now: clock.now });
+      try {
+        const governor = createGovernor({ clock, timeoutMs: 600_000, initialConcurrency: 1 });
+        const policy = retryPolicy({ fallbackModels: ["claude-haiku-4-5"], baseDelayMs: 1, budget: false });
+        const raw = new Anthropic({ baseURL: mock.url, apiKey: "sk-test", maxRetries: 0 });
+        const client = order.startsWith("withRetry")
+          ? withRetry(withGovernor(raw, governor), policy)
+          : withGovernor(withRetry(raw, policy), governor);
+        mock.enqueue({ status: 529, model: "claude-sonnet-4-6", times: 1 });
+        const started = clock.now();
+        const params = {
+          model: "claude-sonnet-4-6",
+          max_tokens: 20,
+          messages: [{ role: "user" as const, content: "hi" }],
+        };
+        const replies = await Promise.all(Array.from({ length: 8 }, () => client.messages.create(params)));
+        // retry: the overloaded call went to the fallback model
+        expect(replies.filter((r) => r.model.startsWith("claude-haiku-4-5"))).toHaveLength(1);
+        // governor: 9 requests to a 4/min org limit without one 429 means it waited for the refills
+        expect(mock.requests.map((r) => r.status).filter((s) => s === 429)).toEqual([]);
+        expect(mock.requests).toHaveLength(9);
+        expect(clock.now() - started).toBeGreaterThanOrEqual(60_000);
+      } finally {
+        await mock.close();
+      }
+    }, 30_000);
+  }
 
   it("runs waiting calls by priority, bounds its queue and times waits out", async () => {
     const clock = acceleratedClock(1);

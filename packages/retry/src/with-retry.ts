@@ -126,9 +126,11 @@ function retryingCreate(original: AnyFn, client: Json, policy: RetryPolicy) {
   };
 }
 
-function patch(messages: Json | undefined, client: Json, policy: RetryPolicy): void {
-  if (!messages || typeof messages.create !== "function") return;
-  const original = (messages.create as AnyFn).bind(messages);
+function patch(messages: Json | undefined, given: Json | undefined, client: Json, policy: RetryPolicy): void {
+  if (!messages || !given || typeof given.create !== "function") return;
+  // The given client's `create`, not the copy's: another wrapper (withGovernor) may have replaced it there,
+  // and `withOptions` copies only the prototype's.
+  const original = (given.create as AnyFn).bind(given);
   // An own property on this client's resource: `stream()` and `parse()` call `this.create`, so they go
   // through the policy too, and no other client is touched.
   messages.create = retryingCreate(original, client, policy);
@@ -146,7 +148,8 @@ export function withRetry<C extends object>(client: C, policy: RetryPolicy): C {
     );
   }
   const copy = (typeof c.withOptions === "function" ? (c.withOptions as AnyFn)({}) : client) as Json;
-  patch(copy.messages as Json, copy, policy);
-  patch((copy.beta as Json | undefined)?.messages as Json | undefined, copy, policy);
+  const beta = (x: Json) => (x.beta as Json | undefined)?.messages as Json | undefined;
+  patch(copy.messages as Json, c.messages as Json, copy, policy);
+  patch(beta(copy), beta(c), copy, policy);
   return copy as unknown as C;
 }
