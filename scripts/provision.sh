@@ -2,7 +2,7 @@
 # Brings what this repository needs onto a machine that lacks it, into ./.tools (nothing global
 # except redis-server, which comes from apt when missing). Source it to get the PATH:
 #   . scripts/provision.sh              Node ≥ 22.15 (else Node 24 from the npm registry) and pnpm 12.4.2
-#   . scripts/provision.sh --services   also redis-server, promtool and victoria-metrics for the tests
+#   . scripts/provision.sh --services   also redis-server, promtool, victoria-metrics and docker-compose for the tests
 # Safe to run again: each step is skipped when its tool is already there.
 
 _ballast_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +10,7 @@ _ballast_tools="$_ballast_root/.tools"
 NODE_VERSION=24.21.0
 PNPM_VERSION=12.4.2
 VM_SUITE=trixie
+PROMTOOL_SUITE=forky
 
 _ballast_log() { echo "provision: $*" >&2; }
 
@@ -59,9 +60,14 @@ _ballast_provision() {
       _ballast_log "not root: install redis-server yourself (apt-get install redis-server) or set REDIS_URL"; return 1
     fi
   fi
-  if ! command -v promtool >/dev/null 2>&1; then
-    _ballast_log "installing promtool (Debian bookworm's prometheus package, promtool only)"
-    _ballast_debian_fetch bookworm prometheus promtool || return 1
+  # Prometheus 3 (OTLP receiver settings in deploy/prometheus) needs a promtool of its own major version
+  if ! promtool --version 2>/dev/null | grep -q '^promtool, version [3-9]'; then
+    _ballast_log "installing promtool 3 (Debian $PROMTOOL_SUITE's promtool package)"
+    _ballast_debian_fetch "$PROMTOOL_SUITE" promtool promtool || return 1
+  fi
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    _ballast_log "installing docker-compose (Debian $VM_SUITE; validates docker-compose.yml, needs no engine)"
+    _ballast_debian_fetch "$VM_SUITE" docker-compose docker-compose || return 1
   fi
   if ! command -v victoria-metrics >/dev/null 2>&1 && ! command -v victoria-metrics-prod >/dev/null 2>&1; then
     _ballast_log "installing victoria-metrics (Debian $VM_SUITE, for OTLP ingest)"

@@ -17,6 +17,20 @@ export interface AlertOptions {
   runbookBase?: string;
 }
 
+/**
+ * One alert as a value query, a comparison and a threshold: Prometheus gets `query op threshold`,
+ * Grafana-managed alerting gets the query with a threshold expression (grafana-alerting.ts).
+ */
+export interface AlertDefinition {
+  alert: string;
+  query: string;
+  op: ">" | "<";
+  threshold: number;
+  for?: string;
+  labels: { severity: "page" | "ticket" };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
 interface Rule {
   alert: string;
   expr: string;
@@ -29,7 +43,23 @@ const CALLS = "gen_ai_client_operation_duration_seconds_count";
 const BUCKETS = "gen_ai_client_operation_duration_seconds_bucket";
 const TOKENS = "ballast_claude_tokens_total";
 
+export const GROUP = "ballast-claude";
+
+/** The Prometheus rule file: every definition as `query op threshold`. */
 export function alertRules(options: AlertOptions = {}): { groups: Array<{ name: string; rules: Rule[] }> } {
+  const rules = alertDefinitions(options).map(
+    ({ alert, query, op, threshold, for: forDuration, labels, annotations }) => ({
+      alert,
+      expr: `${query} ${op} ${threshold}`,
+      ...(forDuration ? { for: forDuration } : {}),
+      labels,
+      annotations,
+    }),
+  );
+  return { groups: [{ name: GROUP, rules }] };
+}
+
+export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] {
   const o = {
     maxTokensRatio: options.maxTokensRatio ?? 0.01,
     p99LatencySeconds: options.p99LatencySeconds ?? 10,
@@ -46,14 +76,16 @@ export function alertRules(options: AlertOptions = {}): { groups: Array<{ name: 
   const runbook = (anchor: string) => `${o.runbookBase}#${anchor}`;
   const rule = (
     alert: string,
-    expr: string,
-    severity: Rule["labels"]["severity"],
+    [query, op, threshold]: [string, AlertDefinition["op"], number],
+    severity: AlertDefinition["labels"]["severity"],
     summary: string,
     description: string,
     forDuration?: string,
-  ): Rule => ({
+  ): AlertDefinition => ({
     alert,
-    expr,
+    query,
+    op,
+    threshold,
     ...(forDuration ? { for: forDuration } : {}),
     labels: { severity },
     annotations: { summary, description, runbook_url: runbook(alert.toLowerCase()) },
@@ -61,81 +93,90 @@ export function alertRules(options: AlertOptions = {}): { groups: Array<{ name: 
   // the cache hit ratio over 15 m, now or an hour ago (PromQL takes `offset` on each selector)
   const hitRatio = (offset: string) =>
     `(sum by (service_name) (rate(${TOKENS}{ballast_token_kind="cache_read"}[15m]${offset})) / sum by (service_name) (rate(${TOKENS}{ballast_token_kind=~"input|cache_read|cache_write_5m|cache_write_1h"}[15m]${offset})))`;
-  return {
-    groups: [
-      {
-        name: "ballast-claude",
-        rules: [
-          rule(
-            "ClaudeMaxTokensStops",
-            `sum by (service_name, gen_ai_request_model) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m])) > 0`,
-            "ticket",
-            "Claude answers cut at max_tokens",
-            "{{ $value | humanize }} answers of {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} stopped at max_tokens in the last 15 minutes: users got truncated replies.",
-          ),
-          rule(
-            "ClaudeMaxTokensRatioHigh",
-            `sum by (service_name) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m])) / sum by (service_name) (increase(${CALLS}[15m])) > ${o.maxTokensRatio}`,
-            "page",
-            "Many Claude answers cut at max_tokens",
-            `{{ $value | humanizePercentage }} of calls in {{ $labels.service_name }} stopped at max_tokens over 15 minutes (threshold ${o.maxTokensRatio * 100}%).`,
-          ),
-          rule(
-            "ClaudeLatencyP99High",
-            `histogram_quantile(0.99, sum by (le, service_name) (rate(${BUCKETS}[5m]))) > ${o.p99LatencySeconds}`,
-            "page",
-            "Claude p99 latency is high",
-            `p99 latency of Claude calls in {{ $labels.service_name }} is {{ $value | humanizeDuration }} (threshold ${o.p99LatencySeconds} s).`,
-            "10m",
-          ),
-          rule(
-            "ClaudeErrorRateHigh",
-            `sum by (service_name) (rate(${CALLS}{error_type!=""}[5m])) / sum by (service_name) (rate(${CALLS}[5m])) > ${o.errorRatio}`,
-            "page",
-            "Claude calls are failing",
-            `{{ $value | humanizePercentage }} of Claude calls in {{ $labels.service_name }} failed over 5 minutes (threshold ${o.errorRatio * 100}%).`,
-            "5m",
-          ),
-          rule(
-            "ClaudeSpendHigh",
-            `sum by (service_name) (increase(gen_ai_usage_cost_USD_total[1d])) > ${o.dailySpendUsd}`,
-            "page",
-            "Claude spend over the daily threshold",
-            `{{ $labels.service_name }} spent \${{ $value | printf "%.2f" }} on Claude in the last 24 hours (threshold $${o.dailySpendUsd}).`,
-          ),
-          rule(
-            "ClaudeCacheHitRatioCollapsed",
-            `${hitRatio("")} < ${o.cacheCollapseFactor} * ${hitRatio(" offset 1h")}`,
-            "ticket",
-            "Prompt-cache hit ratio collapsed",
-            `The prompt-cache hit ratio of {{ $labels.service_name }} fell below ${o.cacheCollapseFactor * 100}% of what it was an hour ago (now {{ $value | humanizePercentage }}): a prompt prefix probably changed.`,
-            "15m",
-          ),
-          rule(
-            "ClaudeRateLimitedSustained",
-            `sum by (service_name) (rate(${CALLS}{error_type="rate_limit_error"}[5m])) > 0`,
-            "ticket",
-            "Claude keeps answering 429",
-            "{{ $labels.service_name }} has been getting 429 rate_limit_error for 10 minutes ({{ $value | humanize }}/s).",
-            "10m",
-          ),
-          rule(
-            "ClaudeCircuitOpen",
-            `max by (service_name, gen_ai_request_model) (ballast_circuit_state{ballast_circuit_state="open"}) == 1`,
-            "page",
-            "Circuit open for a Claude model",
-            "The circuit for {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} is open: calls fail fast or go to fallbacks.",
-            "1m",
-          ),
-          rule(
-            "ClaudeBudgetExhausted",
-            `sum by (service_name, ballast_ratelimit_limiter, ballast_ratelimit_rule) (increase(ballast_budget_alerts_total{ballast_budget_threshold="1"}[1h])) > 0`,
-            "ticket",
-            "A per-user budget was exhausted",
-            "{{ $value | humanize }} keys reached 100% of {{ $labels.ballast_ratelimit_rule }} ({{ $labels.ballast_ratelimit_limiter }}) in the last hour.",
-          ),
-        ],
-      },
-    ],
-  };
+  return [
+    rule(
+      "ClaudeMaxTokensStops",
+      [
+        `sum by (service_name, gen_ai_request_model) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m]))`,
+        ">",
+        0,
+      ],
+      "ticket",
+      "Claude answers cut at max_tokens",
+      "{{ $value | humanize }} answers of {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} stopped at max_tokens in the last 15 minutes: users got truncated replies.",
+    ),
+    rule(
+      "ClaudeMaxTokensRatioHigh",
+      [
+        `sum by (service_name) (increase(${CALLS}{anthropic_message_stop_reason="max_tokens"}[15m])) / sum by (service_name) (increase(${CALLS}[15m]))`,
+        ">",
+        o.maxTokensRatio,
+      ],
+      "page",
+      "Many Claude answers cut at max_tokens",
+      `{{ $value | humanizePercentage }} of calls in {{ $labels.service_name }} stopped at max_tokens over 15 minutes (threshold ${o.maxTokensRatio * 100}%).`,
+    ),
+    rule(
+      "ClaudeLatencyP99High",
+      [`histogram_quantile(0.99, sum by (le, service_name) (rate(${BUCKETS}[5m])))`, ">", o.p99LatencySeconds],
+      "page",
+      "Claude p99 latency is high",
+      `p99 latency of Claude calls in {{ $labels.service_name }} is {{ $value | humanizeDuration }} (threshold ${o.p99LatencySeconds} s).`,
+      "10m",
+    ),
+    rule(
+      "ClaudeErrorRateHigh",
+      [
+        `sum by (service_name) (rate(${CALLS}{error_type!=""}[5m])) / sum by (service_name) (rate(${CALLS}[5m]))`,
+        ">",
+        o.errorRatio,
+      ],
+      "page",
+      "Claude calls are failing",
+      `{{ $value | humanizePercentage }} of Claude calls in {{ $labels.service_name }} failed over 5 minutes (threshold ${o.errorRatio * 100}%).`,
+      "5m",
+    ),
+    rule(
+      "ClaudeSpendHigh",
+      [`sum by (service_name) (increase(gen_ai_usage_cost_USD_total[1d]))`, ">", o.dailySpendUsd],
+      "page",
+      "Claude spend over the daily threshold",
+      `{{ $labels.service_name }} spent \${{ $value | printf "%.2f" }} on Claude in the last 24 hours (threshold $${o.dailySpendUsd}).`,
+    ),
+    rule(
+      "ClaudeCacheHitRatioCollapsed",
+      [`${hitRatio("")} / ${hitRatio(" offset 1h")}`, "<", o.cacheCollapseFactor],
+      "ticket",
+      "Prompt-cache hit ratio collapsed",
+      `The prompt-cache hit ratio of {{ $labels.service_name }} fell below ${o.cacheCollapseFactor * 100}% of what it was an hour ago (now at {{ $value | humanizePercentage }} of that): a prompt prefix probably changed.`,
+      "15m",
+    ),
+    rule(
+      "ClaudeRateLimitedSustained",
+      [`sum by (service_name) (rate(${CALLS}{error_type="rate_limit_error"}[5m]))`, ">", 0],
+      "ticket",
+      "Claude keeps answering 429",
+      "{{ $labels.service_name }} has been getting 429 rate_limit_error for 10 minutes ({{ $value | humanize }}/s).",
+      "10m",
+    ),
+    rule(
+      "ClaudeCircuitOpen",
+      [`max by (service_name, gen_ai_request_model) (ballast_circuit_state{ballast_circuit_state="open"})`, ">", 0],
+      "page",
+      "Circuit open for a Claude model",
+      "The circuit for {{ $labels.gen_ai_request_model }} in {{ $labels.service_name }} is open: calls fail fast or go to fallbacks.",
+      "1m",
+    ),
+    rule(
+      "ClaudeBudgetExhausted",
+      [
+        `sum by (service_name, ballast_ratelimit_limiter, ballast_ratelimit_rule) (increase(ballast_budget_alerts_total{ballast_budget_threshold="1"}[1h]))`,
+        ">",
+        0,
+      ],
+      "ticket",
+      "A per-user budget was exhausted",
+      "{{ $value | humanize }} keys reached 100% of {{ $labels.ballast_ratelimit_rule }} ({{ $labels.ballast_ratelimit_limiter }}) in the last hour.",
+    ),
+  ];
 }

@@ -39,7 +39,8 @@ export class RetryTelemetry {
     meter
       .createObservableGauge("ballast.circuit.state", {
         description: "1 for each model's current circuit state",
-        unit: "1",
+        // not "1": Prometheus naming would append `_ratio` to a dimensionless gauge, and the name is `ballast_circuit_state`
+        unit: "{state}",
       })
       .addCallback((result) => {
         for (const [model, state] of this.circuitStates()) {
