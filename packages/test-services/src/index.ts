@@ -1,4 +1,5 @@
-export { type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
+export { dockerCompose } from "./docker-compose.ts";
+export { type Command, type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
 export { type RedisService, startRedis } from "./redis.ts";
 export { type RedisClusterService, startRedisCluster } from "./redis-cluster.ts";
 export { findBinary, freePort, MissingServiceError } from "./resolve.ts";

@@ -7,9 +7,15 @@ export interface PromtoolResult {
   stderr: string;
 }
 
-export type Promtool = (args: string[], options?: { cwd?: string; input?: string }) => Promise<PromtoolResult>;
+/** A command-line tool: arguments in, exit code and output out. */
+export type Command = (args: string[], options?: { cwd?: string; input?: string }) => Promise<PromtoolResult>;
+export type Promtool = Command;
 
-function run(binary: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<PromtoolResult> {
+export function run(
+  binary: string,
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): Promise<PromtoolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -38,7 +44,7 @@ export async function promtool(): Promise<Promtool> {
     const { GenericContainer } = await import("testcontainers");
     return async (args, options = {}) => {
       const cwd = options.cwd ?? process.cwd();
-      const container = await new GenericContainer("prom/prometheus:v2.53.4")
+      const container = await new GenericContainer("prom/prometheus:v3.5.0")
         .withEntrypoint(["sleep", "3600"])
         .withBindMounts([{ source: cwd, target: cwd, mode: "ro" }])
         .withWorkingDir(cwd)
@@ -53,6 +59,6 @@ export async function promtool(): Promise<Promtool> {
   }
   throw new MissingServiceError(
     "promtool",
-    "Install Prometheus (Debian/Ubuntu: `apt-get install prometheus`, or `bash scripts/provision.sh --services`, which extracts only promtool into .tools/bin), or set PROMTOOL to its path.",
+    "Install promtool 3 (Debian: the `promtool` package from trixie-backports or forky, or `bash scripts/provision.sh --services`, which extracts it into .tools/bin), or set PROMTOOL to its path.",
   );
 }
