@@ -71,6 +71,8 @@ const counters: Counters = {
   retries: 0,
   fallbacks: 0,
   budgetAlerts: 0,
+  budgetAlertsAt: [],
+  circuits: new Map(),
 };
 const telemetry = startTelemetry((record) => {
   records.push(record);
@@ -92,6 +94,7 @@ const policy = retryPolicy({
   maxDelayMs: 2000,
   onRetry: () => counters.retries++,
   onFallback: () => counters.fallbacks++,
+  onBreakerStateChange: (e) => counters.circuits.set(e.model, e.to),
 });
 const client = withRetry(new Anthropic(real ? {} : { baseURL: mock?.url, apiKey: "sk-demo" }), policy);
 const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL, { enableOfflineQueue: false }) : undefined;
@@ -105,6 +108,7 @@ const limiter = createRateLimiter({
   ],
   onBudgetAlert: (alert) => {
     counters.budgetAlerts++;
+    counters.budgetAlertsAt.push(alert.threshold);
     if (opts.verbose) console.log(`budget alert: ${alert.key} passed ${alert.threshold * 100}% of ${alert.rule}`);
   },
 });
@@ -196,6 +200,6 @@ await app.close();
 await mock?.close();
 redis?.disconnect();
 await telemetry.shutdown(); // flushes OTLP exports
-const summary = summarize(records, counters);
+const summary = summarize(records, counters, (Date.now() - started) / 1000);
 if (opts.json) console.log(JSON.stringify(summary));
 else printSummary(summary, (line) => console.log(line));

@@ -1,4 +1,5 @@
 import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import { type AlertVerdict, judgeAlerts } from "./alerts.ts";
 
 export interface Counters {
   requests: number;
@@ -8,6 +9,10 @@ export interface Counters {
   retries: number;
   fallbacks: number;
   budgetAlerts: number;
+  /** the threshold of every budget alert, in order */
+  budgetAlertsAt: number[];
+  /** each model's circuit state, as the retry policy last reported it */
+  circuits: Map<string, string>;
 }
 
 export interface Summary {
@@ -31,6 +36,8 @@ export interface Summary {
   retries: number;
   fallbacks: number;
   budgetAlerts: number;
+  /** every rule of the alert pack, judged on this run */
+  alerts: AlertVerdict[];
   alertsThatWouldFire: string[];
 }
 
@@ -41,7 +48,7 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** The run's figures, from the per-call log records Ballast emitted and the app's own counters. */
-export function summarize(records: ClaudeCallRecord[], c: Counters): Summary {
+export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: number): Summary {
   const sum = (f: (r: ClaudeCallRecord) => number) => records.reduce((s, r) => s + f(r), 0);
   const input = sum((r) => r.input_tokens);
   const read = sum((r) => r.cache_read_tokens);
@@ -50,7 +57,13 @@ export function summarize(records: ClaudeCallRecord[], c: Counters): Summary {
   const maxTokens = records.filter((r) => r.stop_reason === "max_tokens").length;
   const latencies = records.map((r) => r.latency_ms);
   const ttfts = records.flatMap((r) => (r.ttft_ms === null ? [] : [r.ttft_ms]));
-  const s: Summary = {
+  const alerts = judgeAlerts({
+    records,
+    durationS,
+    budgetAlertsAt: c.budgetAlertsAt,
+    openCircuits: [...c.circuits].filter(([, state]) => state === "open").map(([model]) => model),
+  });
+  return {
     calls: records.length,
     failedCalls: failed,
     httpRequests: c.requests,
@@ -71,16 +84,9 @@ export function summarize(records: ClaudeCallRecord[], c: Counters): Summary {
     retries: c.retries,
     fallbacks: c.fallbacks,
     budgetAlerts: c.budgetAlerts,
-    alertsThatWouldFire: [],
+    alerts,
+    alertsThatWouldFire: alerts.filter((a) => a.fires).map((a) => a.alert),
   };
-  // The alert pack's default rules (issue 6), evaluated on this run's figures.
-  if (maxTokens > 0) s.alertsThatWouldFire.push(`max_tokens stops: ${maxTokens} in the run (any in 15 m)`);
-  if (records.length > 0 && failed / records.length > 0.01) {
-    s.alertsThatWouldFire.push(`error rate ${((100 * failed) / records.length).toFixed(1)}% > 1%`);
-  }
-  if (s.latencyP99Ms > 10_000) s.alertsThatWouldFire.push(`p99 latency ${(s.latencyP99Ms / 1000).toFixed(1)} s > 10 s`);
-  if (c.rateLimited > 0) s.alertsThatWouldFire.push(`budgets exhausted / rate limited: ${c.rateLimited} refusals`);
-  return s;
 }
 
 export function printSummary(s: Summary, write: (line: string) => void): void {
@@ -105,6 +111,14 @@ export function printSummary(s: Summary, write: (line: string) => void): void {
   write("");
   write("Ballast support-bot demo — summary");
   for (const [k, v] of rows) write(`  ${k.padEnd(width)}  ${v}`);
-  write(`  ${"alert rules that would fire".padEnd(width)}  ${s.alertsThatWouldFire.length ? "" : "none"}`);
-  for (const a of s.alertsThatWouldFire) write(`    • ${a}`);
+  const firing = s.alerts.filter((a) => a.fires);
+  write(
+    `  ${"alert rules that would fire".padEnd(width)}  ${firing.length} of ${s.alerts.length} (dashboards/prometheus/ballast-alerts.rules.yml)`,
+  );
+  const shown = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+  for (const a of firing) {
+    write(`    • ${a.alert} [${a.severity}] ${a.summary}: ${shown(a.value ?? 0)} ${a.condition}`);
+  }
+  const unjudged = s.alerts.filter((a) => a.value === null).map((a) => a.alert);
+  if (unjudged.length) write(`    (${unjudged.join(", ")}: compares with an hour ago, not judged in a short run)`);
 }

@@ -29,7 +29,12 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
   const tracerProvider = new TracerProvider({ resource, spanProcessors });
   trace.setGlobalTracerProvider(tracerProvider);
   const readers = has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-    ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 5000 })]
+    ? [
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL) || 5000,
+        }),
+      ]
     : [];
   const meterProvider = new MeterProvider({ resource, readers });
   metrics.setGlobalMeterProvider(meterProvider);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { alertDefinitions } from "@ballast/dashboards/alerts";
 import { startVictoriaMetrics } from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
 import type { Summary } from "../src/summary.ts";
@@ -54,6 +55,35 @@ describe("pnpm demo", () => {
       const limited =
         'sum(ballast_ratelimit_decisions_total{service_name="demo-e2e",ballast_ratelimit_outcome="limited"})';
       expect(await settled(limited, summary.rateLimited)).toBe(summary.rateLimited);
+
+      // The alert summary judges every rule of the alert pack, on the figures the telemetry carries.
+      expect(summary.alerts.map((a) => a.alert)).toEqual(alertDefinitions().map((d) => d.alert));
+      const value = (alert: string) => summary.alerts.find((a) => a.alert === alert)?.value ?? Number.NaN;
+      const F = 'service_name="demo-e2e"';
+      const total = async (promql: string, expected: number, digits?: number) =>
+        expected === 0 ? Number((await vm.query(promql))[0]?.value[1] ?? 0) : settled(promql, expected, digits);
+      const stops = value("ClaudeMaxTokensStops");
+      expect(stops).toBe(summary.maxTokensStops);
+      expect(
+        await total(
+          `sum(gen_ai_client_operation_duration_seconds_count{${F},anthropic_message_stop_reason="max_tokens"})`,
+          stops,
+        ),
+      ).toBe(stops);
+      const failed = value("ClaudeErrorRateHigh") * summary.calls;
+      expect(
+        await total(`sum(gen_ai_client_operation_duration_seconds_count{${F},error_type!=""})`, failed, 6),
+      ).toBeCloseTo(failed, 6);
+      expect(value("ClaudeSpendHigh")).toBeCloseTo(summary.spendUsd, 9);
+      const exhausted = value("ClaudeBudgetExhausted");
+      expect(await total(`sum(ballast_budget_alerts_total{${F},ballast_budget_threshold="1"})`, exhausted)).toBe(
+        exhausted,
+      );
+      for (const a of summary.alerts) {
+        expect(summary.alertsThatWouldFire.includes(a.alert), a.alert).toBe(a.fires);
+      }
+      // the run's truncations and fault burst are what the pack pages on
+      expect(summary.alertsThatWouldFire).toEqual(expect.arrayContaining(["ClaudeErrorRateHigh"]));
     } finally {
       await vm.stop();
     }

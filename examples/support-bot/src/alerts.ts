@@ -1,0 +1,60 @@
+import { type AlertDefinition, alertDefinitions } from "@ballast/dashboards/alerts";
+import type { ClaudeCallRecord } from "@ballast/otel-claude";
+
+export interface AlertVerdict {
+  alert: string;
+  severity: AlertDefinition["labels"]["severity"];
+  summary: string;
+  /** what the rule's query gives for this run; null when the run cannot tell (no history) */
+  value: number | null;
+  condition: string;
+  fires: boolean;
+}
+
+export interface RunFacts {
+  records: ClaudeCallRecord[];
+  durationS: number;
+  /** budget alerts by threshold crossed */
+  budgetAlertsAt: number[];
+  /** models whose circuit is open at the end of the run */
+  openCircuits: string[];
+}
+
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * xs.length) - 1)] ?? 0;
+
+// What each rule's PromQL query computes, from the run's own records. The run is shorter than every
+// rule's window, so a window covers the whole run; the one rule that compares with an hour ago cannot
+// be judged from a minute.
+const VALUES: Record<string, (run: RunFacts) => number | null> = {
+  ClaudeMaxTokensStops: ({ records }) => records.filter((r) => r.stop_reason === "max_tokens").length,
+  ClaudeMaxTokensRatioHigh: ({ records }) =>
+    records.length ? records.filter((r) => r.stop_reason === "max_tokens").length / records.length : 0,
+  ClaudeLatencyP99High: ({ records }) => p99(records.map((r) => r.latency_ms)) / 1000,
+  ClaudeErrorRateHigh: ({ records }) =>
+    records.length ? records.filter((r) => r.outcome === "failed").length / records.length : 0,
+  ClaudeSpendHigh: ({ records }) => records.reduce((s, r) => s + (r.cost_usd ?? 0), 0),
+  ClaudeCacheHitRatioCollapsed: () => null,
+  ClaudeRateLimitedSustained: ({ records, durationS }) =>
+    records.filter((r) => r.error === "rate_limit_error").length / durationS,
+  ClaudeCircuitOpen: ({ openCircuits }) => (openCircuits.length ? 1 : 0),
+  ClaudeBudgetExhausted: ({ budgetAlertsAt }) => budgetAlertsAt.filter((t) => t >= 1).length,
+};
+
+/**
+ * The alert pack's rules (dashboards/src/alerts.ts: names, thresholds, severities, summaries), each
+ * judged on this run. `for` durations cannot elapse in a demo: a rule whose condition holds would fire
+ * once it lasted that long.
+ */
+export function judgeAlerts(run: RunFacts): AlertVerdict[] {
+  return alertDefinitions().map((d) => {
+    const value = VALUES[d.alert]?.(run) ?? null;
+    return {
+      alert: d.alert,
+      severity: d.labels.severity,
+      summary: d.annotations.summary,
+      value,
+      condition: `${d.op} ${d.threshold}${d.for ? ` for ${d.for}` : ""}`,
+      fires: value !== null && (d.op === ">" ? value > d.threshold : value < d.threshold),
+    };
+  });
+}
