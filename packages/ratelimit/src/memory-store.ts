@@ -1,3 +1,4 @@
+import { ExpiringLru } from "@ballast/store";
 import { periodAt } from "./calendar.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
@@ -8,45 +9,29 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-interface Entry {
-  value: number;
-  expiresAt: number;
-}
-
 /**
  * The same algorithms as the Redis script, in process memory: bounded (LRU), every entry expiring on
  * its own. One process only: use `redisStore` to share limits between processes.
  */
 export class MemoryStore implements RateLimitStore {
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxKeys: number;
+  readonly #entries: ExpiringLru<number>;
   readonly #now: () => number;
 
   constructor(options: MemoryStoreOptions = {}) {
-    const max = options.maxKeys ?? 100_000;
-    if (!Number.isInteger(max) || max < 1)
-      throw new TypeError(`memoryStore: \`maxKeys\` must be an integer ≥ 1; got ${max}`);
-    this.#maxKeys = max;
+    try {
+      this.#entries = new ExpiringLru(options.maxKeys ?? 100_000);
+    } catch (error) {
+      throw new TypeError(`memoryStore: ${(error as Error).message}`);
+    }
     this.#now = options.now ?? Date.now;
   }
 
   #get(key: string, now: number): number | undefined {
-    const e = this.#entries.get(key);
-    if (!e) return undefined;
-    if (e.expiresAt <= now) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return e.value;
+    return this.#entries.get(key, now);
   }
 
   #set(key: string, value: number, expiresAt: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt });
-    if (this.#entries.size > this.#maxKeys) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
+    this.#entries.set(key, value, expiresAt);
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
@@ -160,7 +145,7 @@ export class MemoryStore implements RateLimitStore {
         const cur = this.#get(key, now);
         if (cur === undefined) return;
         const updated = Math.max(0, cur + delta);
-        this.#set(key, updated, (this.#entries.get(key) as Entry).expiresAt);
+        this.#set(key, updated, this.#entries.expiresAt(key) as number);
         if (rule.calendar) {
           this.#alerts(base[r] as string, rule, idx, cur, updated, now, r, fired);
           return;

@@ -59,6 +59,6 @@ export async function promtool(): Promise<Promtool> {
   }
   throw new MissingServiceError(
     "promtool",
-    "Install promtool 3 (Debian: the `promtool` package from trixie-backports or forky, or `bash scripts/provision.sh --services`, which extracts it into .tools/bin), or set PROMTOOL to its path.",
+    "Install promtool 3 (`apt-get install promtool` from Debian forky or newer, or `bash scripts/provision.sh --services`, which extracts it into .tools/bin), or set PROMTOOL to its path.",
   );
 }

@@ -7,7 +7,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { MissingServiceError, promtool, startRedis, startVictoriaMetrics } from "../src/index.js";
+import { dockerCompose, MissingServiceError, promtool, startRedis, startVictoriaMetrics } from "../src/index.js";
 
 const connectTo = (port: number) =>
   new Promise<void>((resolve, reject) => {
@@ -98,11 +98,13 @@ describe("without the service", () => {
     delete process.env.REDIS_URL;
     delete process.env.VICTORIA_METRICS_URL;
     delete process.env.PROMTOOL;
+    delete process.env.DOCKER_COMPOSE;
     try {
       await expect(startRedis()).rejects.toThrow(MissingServiceError);
       await expect(startRedis()).rejects.toThrow(/apt-get install redis-server.*REDIS_URL/s);
       await expect(startVictoriaMetrics()).rejects.toThrow(/VICTORIA_METRICS_URL/);
-      await expect(promtool()).rejects.toThrow(/apt-get install prometheus.*PROMTOOL/s);
+      await expect(promtool()).rejects.toThrow(/apt-get install promtool.*PROMTOOL/s);
+      expect(() => dockerCompose()).toThrow(/apt-get install docker-compose.*DOCKER_COMPOSE/s);
     } finally {
       process.env = saved;
     }
