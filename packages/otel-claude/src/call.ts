@@ -28,6 +28,7 @@ import {
   ATTR_REQUEST_TOP_K,
   ATTR_REQUEST_TOP_P,
   ATTR_RESEND_COUNT,
+  ATTR_RESPONSE_CACHE,
   ATTR_RESPONSE_ID,
   ATTR_RESPONSE_MODEL,
   ATTR_SERVER_ADDRESS,
@@ -45,6 +46,7 @@ import {
   ATTR_USAGE_INPUT,
   ATTR_USAGE_OUTPUT,
   ATTR_USER_ID,
+  RESPONSE_CACHE_HEADER,
   SPAN_CREATE,
 } from "./semconv.js";
 import type { StreamEnd } from "./stream-observer.js";
@@ -172,6 +174,7 @@ export class ClaudeCall {
   #responseModel: string | undefined;
   #responseId: string | undefined;
   #requestId: string | undefined;
+  #responseCache: string | undefined;
   #ttftMs: number | undefined;
   #content: unknown[] | undefined;
   #finished = false;
@@ -231,6 +234,13 @@ export class ClaudeCall {
   onResponseHeaders(headers: { get(name: string): string | null } | undefined): void {
     const id = headers?.get("request-id");
     if (id) this.#requestId = id;
+    // set by @ballast/response-cache on a replayed answer
+    const cached = headers?.get(RESPONSE_CACHE_HEADER);
+    if (cached) {
+      this.#responseCache = cached;
+      // now, while the SDK's span is open: ClaudeSpanProcessor then leaves it unpriced
+      if (this.span?.isRecording()) this.span.setAttribute(ATTR_RESPONSE_CACHE, cached);
+    }
   }
 
   onMessage(message: unknown): void {
@@ -274,9 +284,11 @@ export class ClaudeCall {
 
   #record(outcome: StreamEnd, error: unknown): void {
     const latencyMs = performance.now() - this.startedAt;
-    const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokenCounts(this.#usage);
+    // An answer the response cache replayed used no tokens: nothing is counted or priced.
+    const usage = this.#responseCache ? undefined : this.#usage;
+    const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokenCounts(usage);
     const write = w5m + w1h;
-    const priced = this.#usage ? this.#price(this.#usage) : undefined;
+    const priced = usage ? this.#price(usage) : undefined;
     const failed = outcome === "failed";
     const errType = failed ? errorType(error) : undefined;
     const missedTokens = this.batch
@@ -296,7 +308,7 @@ export class ClaudeCall {
     if (errType) duration[ATTR_ERROR_TYPE] = errType;
     if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
     if (!this.batch) i.duration.record(latencyMs / 1000, duration);
-    if (this.#usage) {
+    if (usage) {
       i.tokenUsage.record(input + read + write, { ...op, [ATTR_TOKEN_TYPE]: "input" });
       i.tokenUsage.record(output, { ...op, [ATTR_TOKEN_TYPE]: "output" });
       const kinds: Array<[string, number, number | undefined]> = [
@@ -383,7 +395,8 @@ export class ClaudeCall {
   #enrichment(priced: CallPrice | undefined, write: number): Attributes {
     const a: Attributes = {};
     if (this.#stopReason) a[ATTR_FINISH_REASONS] = [this.#stopReason];
-    if (this.#usage) {
+    if (this.#responseCache) a[ATTR_RESPONSE_CACHE] = this.#responseCache;
+    else if (this.#usage) {
       a[ATTR_USAGE_CACHE_WRITE] = write;
       a[ATTR_USAGE_CACHE_CREATION] = write;
       Object.assign(a, costAttributes(priced));

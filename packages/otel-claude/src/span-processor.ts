@@ -4,7 +4,7 @@ import { attributionFrom } from "./attribution.js";
 import { callFrom } from "./call.js";
 import { guard } from "./diag-once.js";
 import { enrichmentAttributes } from "./enrich.js";
-import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
+import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_RESPONSE_CACHE, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
 
 /** The parts of the SDK's `Span` this processor uses (structural, so any 3.x `sdk-trace` fits). */
 interface EnrichableSpan {
@@ -61,6 +61,8 @@ export class ClaudeSpanProcessor {
   onEnding(span: EnrichableSpan): void {
     guard("span processor onEnding", () => {
       if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
+      // an answer @ballast/response-cache replayed used no tokens
+      if (span.attributes[ATTR_RESPONSE_CACHE] !== undefined) return;
       span.setAttributes(enrichmentAttributes(span.attributes as never, this.#pricing));
     });
   }

@@ -1,0 +1,66 @@
+import { createRequire } from "node:module";
+import { type PriceTable, priceCall } from "@ballast/pricing";
+
+type OtelApi = typeof import("@opentelemetry/api");
+type Json = Record<string, unknown>;
+
+// @opentelemetry/api is an optional peer: metrics are recorded when the app has it, skipped otherwise.
+let api: OtelApi | null | undefined;
+function otel(): OtelApi | null {
+  if (api === undefined) {
+    try {
+      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api;
+}
+
+export type Outcome = "hit" | "miss" | "stale";
+
+/** `ballast.response_cache.requests` by outcome, `ballast.response_cache.saved` (USD), store errors. */
+export class CacheTelemetry {
+  readonly #requests;
+  readonly #saved;
+  readonly #storeErrors;
+  readonly #warned = new Set<string>();
+
+  constructor(
+    private readonly namespace: string,
+    private readonly prices?: PriceTable,
+  ) {
+    const meter = otel()?.metrics.getMeter("@ballast/response-cache");
+    this.#requests = meter?.createCounter("ballast.response_cache.requests", {
+      description: "Cacheable Claude requests by outcome: hit, miss, stale",
+      unit: "{request}",
+    });
+    this.#saved = meter?.createCounter("ballast.response_cache.saved", {
+      description: "What the answers served from the cache would have cost from the API",
+      unit: "USD",
+    });
+    this.#storeErrors = meter?.createCounter("ballast.response_cache.store_errors", { unit: "{error}" });
+  }
+
+  served(outcome: Outcome, message?: Json): void {
+    const model = typeof message?.model === "string" ? message.model : undefined;
+    const attrs = { "ballast.response_cache.namespace": this.namespace, "ballast.response_cache.outcome": outcome };
+    this.#requests?.add(1, model ? { ...attrs, "gen_ai.request.model": model } : attrs);
+    if (outcome === "miss" || !model || !message?.usage) return;
+    const price = priceCall({ model, usage: message.usage as never }, this.prices);
+    if (price)
+      this.#saved?.add(price.usd, {
+        "ballast.response_cache.namespace": this.namespace,
+        "gen_ai.request.model": model,
+      });
+  }
+
+  /** A store that fails never fails the call: the request goes to the API, the error is counted and logged once. */
+  storeError(operation: string, error: unknown): void {
+    this.#storeErrors?.add(1, { "ballast.response_cache.namespace": this.namespace, operation });
+    if (this.#warned.has(operation)) return;
+    this.#warned.add(operation);
+    const message = `@ballast/response-cache: store ${operation} failed, answering from the API (further failures are counted in ballast.response_cache.store_errors): ${(error as Error)?.message ?? error}`;
+    console.warn(message);
+  }
+}

@@ -1,0 +1,260 @@
+import { cacheKey, carriesToolResults } from "./cache-key.js";
+import { type ResolvedOptions, type ResponseCacheOptions, resolveOptions } from "./options.js";
+import { MessageAccumulator, sseBody } from "./replay.js";
+import { CacheTelemetry } from "./telemetry.js";
+
+type Json = Record<string, unknown>;
+type AnyFn = (...args: unknown[]) => unknown;
+interface SdkApiPromise {
+  withResponse(): Promise<{ data: unknown; response: Response }>;
+}
+interface SdkStream {
+  iterator(): AsyncIterator<Json>;
+  controller: AbortController;
+  constructor: new (iterator: () => AsyncIterator<Json>, controller: AbortController, client?: unknown) => SdkStream;
+}
+
+/** What the cache keeps per request. */
+interface Entry {
+  message: Json;
+  storedAt: number;
+}
+
+/** How an answer was served: from the cache while fresh, or past its ttl because the API failed. */
+export interface CacheStatus {
+  status: "hit" | "stale";
+  ageMs: number;
+}
+
+const STATUS = Symbol.for("ballast.response-cache.status");
+const TOKEN_HEADER = "x-ballast-replay-token";
+const CACHE_HEADER = "x-ballast-response-cache"; // read by @ballast/otel-claude: span attribute, no tokens counted
+
+/** How a result came from the cache (`hit` or `stale`, and its age); undefined for an answer from the API. */
+export function cacheStatus(result: unknown): CacheStatus | undefined {
+  return (result as Record<symbol, CacheStatus> | null | undefined)?.[STATUS];
+}
+
+class LeaderAbandoned extends Error {}
+
+/** Failures that a stale answer may cover: the API or the network, never the request itself. */
+function isOutage(error: unknown): boolean {
+  const e = error as { status?: number; name?: string } | null;
+  if (!e || e.name === "APIUserAbortError" || e.name === "AbortError") return false;
+  if (e.status === undefined) return e.name === "APIConnectionError" || e.name === "APIConnectionTimeoutError";
+  return e.status === 429 || e.status >= 500;
+}
+
+function apiPromise(result: Promise<{ data: unknown; response: Response }>) {
+  const data = result.then((r) => r.data);
+  data.catch(() => {}); // callers that only use withResponse() must not see an unhandled rejection
+  return Object.assign(data, {
+    withResponse: () =>
+      result.then((r) => ({ data: r.data, response: r.response, request_id: r.response.headers.get("request-id") })),
+    asResponse: () => result.then((r) => r.response),
+  });
+}
+
+class ResponseCache {
+  readonly #inflight = new Map<string, Promise<{ entry: Entry; status: "fresh" | "stale" }>>();
+  readonly #pending = new Map<string, { body: string; stream: boolean; status: string }>();
+  #replayClient: Json | undefined;
+  #tokens = 0;
+
+  constructor(
+    private readonly given: Json, // the client passed in
+    private readonly create: AnyFn, // its messages.create
+    private readonly o: ResolvedOptions,
+    private readonly telemetry: CacheTelemetry,
+  ) {}
+
+  cacheable(params: Json, perCall: unknown): boolean {
+    if (perCall === false) return false;
+    if (!this.o.allowToolResults && carriesToolResults(params)) return false;
+    if (this.o.when) return this.o.when(params);
+    return perCall === true || params.temperature === 0;
+  }
+
+  serve(params: Json, options: Json | undefined) {
+    const key = cacheKey(this.o.namespace, this.o.key(params));
+    return apiPromise(this.#serve(key, params, options));
+  }
+
+  async #serve(key: string, params: Json, options: Json | undefined): Promise<{ data: unknown; response: Response }> {
+    const entry = await this.#read(key);
+    const age = entry ? Date.now() - entry.storedAt : Number.POSITIVE_INFINITY;
+    if (entry && age <= this.o.ttlMs) return this.#replay(params, options, entry, "hit");
+    const flight = this.#inflight.get(key);
+    if (flight) {
+      try {
+        const led = await flight;
+        return this.#replay(params, options, led.entry, led.status === "fresh" ? "hit" : "stale");
+      } catch (error) {
+        if (error instanceof LeaderAbandoned) return this.#serve(key, params, options);
+        if (entry && age <= this.o.ttlMs + this.o.staleTtlMs && isOutage(error)) {
+          return this.#replay(params, options, entry, "stale");
+        }
+        throw error;
+      }
+    }
+    return this.#lead(key, params, options, entry, age);
+  }
+
+  /** The one call to the API for this key; concurrent identical requests wait for it. */
+  async #lead(key: string, params: Json, options: Json | undefined, old: Entry | undefined, age: number) {
+    let settle!: (r: { entry: Entry; status: "fresh" | "stale" }) => void;
+    let fail!: (e: unknown) => void;
+    const flight = new Promise<{ entry: Entry; status: "fresh" | "stale" }>((res, rej) => {
+      settle = res;
+      fail = rej;
+    });
+    flight.catch(() => {});
+    this.#inflight.set(key, flight);
+    const done = () => this.#inflight.delete(key);
+    const store = (message: Json) => {
+      const entry = { message, storedAt: Date.now() };
+      this.telemetry.served("miss", message);
+      settle({ entry, status: "fresh" });
+      done();
+      void this.#write(key, entry);
+    };
+    try {
+      const { data, response } = await (this.create(params, options) as SdkApiPromise).withResponse();
+      if (params.stream !== true) {
+        store(data as Json);
+        return { data, response };
+      }
+      return {
+        data: this.#tap(data as SdkStream, store, (e) => {
+          done();
+          fail(e);
+        }),
+        response,
+      };
+    } catch (error) {
+      done();
+      if (old && age <= this.o.ttlMs + this.o.staleTtlMs && isOutage(error)) {
+        settle({ entry: old, status: "stale" });
+        return this.#replay(params, options, old, "stale");
+      }
+      fail(error);
+      throw error;
+    }
+  }
+
+  /** The live stream, unchanged for the caller; its events gathered into the Message to store. */
+  #tap(stream: SdkStream, store: (m: Json) => void, fail: (e: unknown) => void): SdkStream {
+    const gathered = new MessageAccumulator();
+    const source = stream.iterator();
+    let finished = false;
+    const end = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      if (gathered.message) store(gathered.message);
+      else fail(error ?? new LeaderAbandoned("the stream was not read to its end"));
+    };
+    const events: AsyncIterator<Json> = {
+      async next() {
+        try {
+          const r = await source.next();
+          if (r.done) end();
+          else gathered.add(r.value);
+          return r;
+        } catch (error) {
+          end(error);
+          throw error;
+        }
+      },
+      async return(value?: unknown) {
+        end();
+        await source.return?.(value);
+        return { done: true, value: undefined };
+      },
+    };
+    return new stream.constructor(() => events, stream.controller, this.given);
+  }
+
+  /** Serves `entry` through the SDK itself, so the caller gets a real Message or Stream (with its events). */
+  async #replay(params: Json, options: Json | undefined, entry: Entry, status: "hit" | "stale") {
+    const stream = params.stream === true;
+    const token = String(++this.#tokens);
+    this.#pending.set(token, {
+      body: stream ? sseBody(entry.message) : JSON.stringify(entry.message),
+      stream,
+      status,
+    });
+    this.telemetry.served(status, entry.message);
+    try {
+      const headers = { ...((options?.headers as Json | undefined) ?? {}), [TOKEN_HEADER]: token };
+      const messages = this.#replayer().messages as Json;
+      const { data, response } = await (
+        (messages.create as AnyFn).call(messages, params, { ...options, headers }) as SdkApiPromise
+      ).withResponse();
+      Object.defineProperty(data, STATUS, { value: { status, ageMs: Date.now() - entry.storedAt } });
+      return { data, response };
+    } finally {
+      this.#pending.delete(token);
+    }
+  }
+
+  /** A copy of the client whose `fetch` answers from `#pending`: nothing leaves the process. */
+  #replayer(): Json {
+    this.#replayClient ??= (this.given.withOptions as AnyFn)({
+      maxRetries: 0,
+      fetch: async (_url: unknown, init?: { headers?: ConstructorParameters<typeof Headers>[0] }) => {
+        const token = new Headers(init?.headers).get(TOKEN_HEADER) ?? "";
+        const answer = this.#pending.get(token);
+        if (!answer) return new Response("{}", { status: 500 });
+        return new Response(answer.body, {
+          status: 200,
+          headers: {
+            "content-type": answer.stream ? "text/event-stream" : "application/json",
+            [CACHE_HEADER]: answer.status,
+          },
+        });
+      },
+    }) as Json;
+    return this.#replayClient;
+  }
+
+  async #read(key: string): Promise<Entry | undefined> {
+    try {
+      const text = await this.o.store.get(key);
+      return text ? (JSON.parse(text) as Entry) : undefined;
+    } catch (error) {
+      this.telemetry.storeError("get", error);
+      return undefined;
+    }
+  }
+
+  async #write(key: string, entry: Entry): Promise<void> {
+    try {
+      await this.o.store.set(key, JSON.stringify(entry), this.o.ttlMs + this.o.staleTtlMs);
+    } catch (error) {
+      this.telemetry.storeError("set", error);
+    }
+  }
+}
+
+/**
+ * A copy of `client` whose `messages.create` (both modes, and so `messages.stream()` and `parse()`)
+ * answers identical cacheable requests from `store`. The client you pass is unchanged.
+ */
+export function withResponseCache<C extends object>(client: C, options: ResponseCacheOptions): C {
+  const o = resolveOptions(options);
+  const c = client as unknown as Json;
+  const given = c.messages as Json | undefined;
+  if (!given || typeof given.create !== "function" || typeof c.withOptions !== "function") {
+    throw new TypeError("withResponseCache: `client` must be an Anthropic SDK client (new Anthropic())");
+  }
+  const copy = (c.withOptions as AnyFn)({}) as Json;
+  // The given client's `create`: another wrapper (withRetry, withGovernor) may have replaced it there.
+  const create = (given.create as AnyFn).bind(given);
+  const cache = new ResponseCache(c, create, o, new CacheTelemetry(o.namespace));
+  (copy.messages as Json).create = (params: Json, requestOptions?: Json) => {
+    const { cacheable, ...rest } = requestOptions ?? {};
+    if (!cache.cacheable(params, cacheable)) return create(params, requestOptions && rest);
+    return cache.serve(params, rest);
+  };
+  return copy as unknown as C;
+}
