@@ -12,6 +12,7 @@ export interface KeyValueStore {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   hashSet(key: string, fields: Record<string, string>): Promise<void>;
+  hashGet(key: string, field: string): Promise<string | undefined>;
   hashGetAll(key: string): Promise<Record<string, string>>;
   hashDelete(key: string, fields: string[]): Promise<void>;
 }
@@ -56,6 +57,9 @@ export function memoryKV(options: MemoryKVOptions = {}): KeyValueStore {
       for (const [f, v] of Object.entries(fields)) h.set(f, v);
       hashes.set(key, h);
     },
+    async hashGet(key, field) {
+      return hashes.get(key)?.get(field);
+    },
     async hashGetAll(key) {
       return Object.fromEntries(hashes.get(key) ?? []);
     },
@@ -74,6 +78,7 @@ export interface RedisKVClient {
   set(key: string, value: string, px: "PX", ttlMs: number, nx: "NX"): Promise<unknown>;
   del(...keys: string[]): Promise<number>;
   hset(key: string, fields: Record<string, string>): Promise<number>;
+  hget(key: string, field: string): Promise<string | null>;
   hgetall(key: string): Promise<Record<string, string>>;
   hdel(key: string, ...fields: string[]): Promise<number>;
 }
@@ -101,6 +106,9 @@ export function redisKV(options: { client: RedisKVClient }): KeyValueStore {
     },
     async hashSet(key, fields) {
       if (Object.keys(fields).length) await r.hset(key, fields);
+    },
+    async hashGet(key, field) {
+      return (await r.hget(key, field)) ?? undefined;
     },
     async hashGetAll(key) {
       return r.hgetall(key);

@@ -54,6 +54,7 @@ describe.each(stores)("%s", (_name, make, elapse) => {
     await kv.hashSet(key, { a: "1", b: "2" });
     await kv.hashSet(key, { b: "3" });
     expect(await kv.hashGetAll(key)).toEqual({ a: "1", b: "3" });
+    expect([await kv.hashGet(key, "b"), await kv.hashGet(key, "c")]).toEqual(["3", undefined]);
     await kv.hashDelete(key, ["a"]);
     expect(await kv.hashGetAll(key)).toEqual({ b: "3" });
     await kv.hashDelete(key, ["b"]);

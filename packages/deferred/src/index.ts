@@ -1,0 +1,6 @@
+export {
+  createDeferredQueue,
+  DeferredQueue,
+  type DeferredQueueOptions,
+  type DeferredResult,
+} from "./queue.js";
