@@ -32,9 +32,14 @@ function code(rule: StoreRule): number {
   return rule.fractional ? 2 : 0;
 }
 
-function args(rules: StoreRule[], values: number[], windows?: number[]): Array<string | number> {
-  const out: Array<string | number> = [rules.length];
-  const now = Date.now();
+function args(
+  clock: (() => number) | undefined,
+  rules: StoreRule[],
+  values: number[],
+  windows?: number[],
+): Array<string | number> {
+  const now = clock?.() ?? Date.now();
+  const out: Array<string | number> = [rules.length, clock ? now : ""];
   rules.forEach((rule, r) => {
     out.push(code(rule), rule.limit, rule.windowMs, values[r] as number);
     if (windows) out.push(windows[r] as number);
@@ -65,20 +70,23 @@ function pairs(flat: unknown[]): Array<[number, number]> {
  */
 export class RedisStore implements RateLimitStore {
   readonly #client: WithCommands;
+  readonly #now: (() => number) | undefined;
 
-  constructor(options: { client: RedisLike }) {
+  /** `now`: a test clock, ms; without it (always, outside tests) the time is Redis's own `TIME` */
+  constructor(options: { client: RedisLike; now?: () => number }) {
     const client = options?.client;
     if (!client || typeof client.defineCommand !== "function") {
       throw new TypeError("redisStore: `client` must be an ioredis Redis or Cluster instance");
     }
     this.#client = client as WithCommands;
+    this.#now = options.now;
     if (typeof this.#client[ACQUIRE] !== "function") client.defineCommand(ACQUIRE, { lua: SCRIPTS.acquire });
     if (typeof this.#client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: SCRIPTS.adjust });
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
     const call = this.#client[ACQUIRE] as (...a: unknown[]) => Promise<unknown[]>;
-    const reply = await call.apply(this.#client, [base.length, ...base, ...args(rules, costs)]);
+    const reply = await call.apply(this.#client, [base.length, ...base, ...args(this.#now, rules, costs)]);
     const [allowed, refusedBy, retryAfter] = reply.map(Number);
     if (!allowed) return refused((refusedBy as number) - 1, retryAfter as number);
     const result = admitted();
@@ -99,10 +107,10 @@ export class RedisStore implements RateLimitStore {
     windows: number[],
   ): Promise<Array<[number, number]>> {
     const call = this.#client[ADJUST] as (...a: unknown[]) => Promise<unknown[]>;
-    return pairs(await call.call(this.#client, base.length, ...base, ...args(rules, deltas, windows)));
+    return pairs(await call.call(this.#client, base.length, ...base, ...args(this.#now, rules, deltas, windows)));
   }
 }
 
-export function redisStore(options: { client: RedisLike }): RedisStore {
+export function redisStore(options: { client: RedisLike; now?: () => number }): RedisStore {
   return new RedisStore(options);
 }

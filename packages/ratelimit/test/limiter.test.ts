@@ -93,48 +93,79 @@ describe("memory store", () => {
     expect(next.remaining).toEqual({ requests: 8, input_tokens: 0 }); // the refused call charged nothing
   });
 
-  it("agrees with a reference sliding-window model over random arrival times", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 3 })), { maxLength: 60 }),
-        (steps) => {
-          let now = 1_000_000;
-          const store = new MemoryStore({ now: () => now });
-          const rule = { algorithm: "sliding" as const, limit: 10, windowMs: 10_000, alertAt: [] };
-          const counts = new Map<number, number>();
-          for (const [dt, cost] of steps) {
-            now += dt;
-            const idx = Math.floor(now / 10_000);
-            const used = (counts.get(idx - 1) ?? 0) * (1 - (now - idx * 10_000) / 10_000) + (counts.get(idx) ?? 0);
-            const expected = used + cost <= 10;
-            if (expected) counts.set(idx, (counts.get(idx) ?? 0) + cost);
-            expect(store.acquireSync(["k"], [rule], [cost]).allowed).toBe(expected);
-          }
-        },
-      ),
-    );
+  // Both stores against one reference model per algorithm. The Redis store runs the real script on a real
+  // Redis; only its clock is the test's (Redis's own TIME cannot be moved), as the memory store's is.
+  async function bothStores() {
+    const { client } = await redis();
+    let now = 0;
+    let run = 0;
+    const clock = {
+      set: (t: number) => {
+        now = t;
+      },
+    };
+    const stores = [
+      { name: "memory", make: () => new MemoryStore({ now: () => now }) },
+      { name: "redis", make: () => redisStore({ client, now: () => now }) },
+    ];
+    // every run gets keys of its own: the Redis keys of earlier runs are still there
+    return { clock, stores, key: () => `prop:${++run}` };
+  }
+
+  it("agrees with a reference sliding-window model over random arrival times, memory and Redis stores", async () => {
+    const { clock, stores, key } = await bothStores();
+    for (const { name, make } of stores) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 3 })), { maxLength: 60 }),
+          async (steps) => {
+            let now = 1_000_000;
+            const store = make();
+            const k = key();
+            const rule = { algorithm: "sliding" as const, limit: 10, windowMs: 10_000, alertAt: [] };
+            const counts = new Map<number, number>();
+            for (const [dt, cost] of steps) {
+              now += dt;
+              clock.set(now);
+              const idx = Math.floor(now / 10_000);
+              const used = (counts.get(idx - 1) ?? 0) * (1 - (now - idx * 10_000) / 10_000) + (counts.get(idx) ?? 0);
+              const expected = used + cost <= 10;
+              if (expected) counts.set(idx, (counts.get(idx) ?? 0) + cost);
+              expect((await store.acquire([k], [rule], [cost])).allowed, name).toBe(expected);
+            }
+          },
+        ),
+        { numRuns: 50 },
+      );
+    }
   });
 
-  it("agrees with a reference GCRA model over random arrival times and costs", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 4 })), { maxLength: 60 }),
-        (steps) => {
-          let now = 5_000_000;
-          const store = new MemoryStore({ now: () => now });
-          const rule = { algorithm: "gcra" as const, limit: 8, windowMs: 8000, alertAt: [] };
-          const interval = rule.windowMs / rule.limit;
-          let tat = 0; // the reference: theoretical arrival time
-          for (const [dt, cost] of steps) {
-            now += dt;
-            const next = Math.max(tat, now) + cost * interval;
-            const expected = cost <= rule.limit && next - now <= rule.windowMs;
-            if (expected) tat = next;
-            expect(store.acquireSync(["k"], [rule], [cost]).allowed).toBe(expected);
-          }
-        },
-      ),
-    );
+  it("agrees with a reference GCRA model over random arrival times and costs, memory and Redis stores", async () => {
+    const { clock, stores, key } = await bothStores();
+    for (const { name, make } of stores) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 4 })), { maxLength: 60 }),
+          async (steps) => {
+            let now = 5_000_000;
+            const store = make();
+            const k = key();
+            const rule = { algorithm: "gcra" as const, limit: 8, windowMs: 8000, alertAt: [] };
+            const interval = rule.windowMs / rule.limit;
+            let tat = 0; // the reference: theoretical arrival time
+            for (const [dt, cost] of steps) {
+              now += dt;
+              clock.set(now);
+              const next = Math.max(tat, now) + cost * interval;
+              const expected = cost <= rule.limit && next - now <= rule.windowMs;
+              if (expected) tat = next;
+              expect((await store.acquire([k], [rule], [cost])).allowed, name).toBe(expected);
+            }
+          },
+        ),
+        { numRuns: 50 },
+      );
+    }
   });
 
   it("GCRA spaces requests evenly: a burst up to the limit, then one per interval", () => {

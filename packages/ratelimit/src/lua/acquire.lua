@@ -1,17 +1,20 @@
 -- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
 -- KEYS[r]   base key of rule r: ballast:{<limiter>:<key>}:<rule>   (one hash tag: Redis Cluster safe)
--- ARGV[1]   number of rules; then per rule: algorithm (0 sliding window, 1 GCRA, 2 sliding window
+-- ARGV[1]   number of rules; ARGV[2] the time in ms for a test clock, else ''; then per rule: algorithm (0 sliding window, 1 GCRA, 2 sliding window
 --           counting fractions, e.g. USD, 3/4 calendar period counting whole/fractional), limit,
 --           window ms, cost, [calendar only: four period boundaries], number of alert thresholds, the
 --           thresholds (fractions of the limit)
 -- Returns   {allowed, refusing rule (1-based, 0 if none), retry after ms (-1: can never fit),
 --            then per rule: remaining, reset ms, window index, then alerts fired as rule, threshold pairs}
 -- Numbers that may be fractional (USD) are returned as strings: Redis truncates Lua numbers.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[2]) -- a test clock's time, else '' and Redis's own
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local n = tonumber(ARGV[1])
 local rules = {}
-local i = 2
+local i = 3
 for r = 1, n do
   local rule = {
     algo = tonumber(ARGV[i]), limit = tonumber(ARGV[i + 1]), window = tonumber(ARGV[i + 2]),

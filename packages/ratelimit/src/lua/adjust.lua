@@ -1,14 +1,17 @@
 -- Settles reservations: adds `delta` (actual − reserved, negative for a refund) to each rule, in the
 -- window the reservation was counted in, and fires the budget alerts the real usage crosses.
 -- KEYS[r]   base key of rule r
--- ARGV[1]   number of rules; then per rule: algorithm (as for acquire), limit, window ms, delta, window index,
+-- ARGV[1]   number of rules; ARGV[2] the time in ms for a test clock, else ''; then per rule: algorithm (as for acquire), limit, window ms, delta, window index,
 --           number of alert thresholds, the thresholds
 -- Returns   alerts fired as rule, threshold pairs
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[2]) -- a test clock's time, else '' and Redis's own
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local n = tonumber(ARGV[1])
 local fired = {}
-local i = 2
+local i = 3
 for r = 1, n do
   local algo, limit, window = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   if algo == 2 then algo = 0 end
