@@ -94,6 +94,7 @@ if (benchmarkBin) {
       "1",
       "ballast:{ceiling:u}:requests",
       "1",
+      "", // no test clock: the script reads Redis TIME
       "0",
       String(big),
       "60000",
