@@ -37,10 +37,12 @@ export function cacheStatus(result: unknown): CacheStatus | undefined {
 
 class LeaderAbandoned extends Error {}
 
+const isAbort = (e: unknown) => ["APIUserAbortError", "AbortError"].includes((e as Error | null)?.name ?? "");
+
 /** Failures that a stale answer may cover: the API or the network, never the request itself. */
 function isOutage(error: unknown): boolean {
   const e = error as { status?: number; name?: string } | null;
-  if (!e || e.name === "APIUserAbortError" || e.name === "AbortError") return false;
+  if (!e || isAbort(e)) return false;
   if (e.status === undefined) return e.name === "APIConnectionError" || e.name === "APIConnectionTimeoutError";
   return e.status === 429 || e.status >= 500;
 }
@@ -111,9 +113,9 @@ class ResponseCache {
     flight.catch(() => {});
     this.#inflight.set(key, flight);
     const done = () => this.#inflight.delete(key);
+    this.telemetry.served("miss", { model: params.model });
     const store = (message: Json) => {
       const entry = { message, storedAt: Date.now() };
-      this.telemetry.served("miss", message);
       settle({ entry, status: "fresh" });
       done();
       void this.#write(key, entry);
@@ -137,7 +139,7 @@ class ResponseCache {
         settle({ entry: old, status: "stale" });
         return this.#replay(params, options, old, "stale");
       }
-      fail(error);
+      fail(isAbort(error) ? new LeaderAbandoned("the leading call was aborted") : error);
       throw error;
     }
   }
@@ -151,7 +153,8 @@ class ResponseCache {
       if (finished) return;
       finished = true;
       if (gathered.message) store(gathered.message);
-      else fail(error ?? new LeaderAbandoned("the stream was not read to its end"));
+      // a leader that stopped reading, or was aborted by its caller, leaves the others to ask again
+      else fail(error && !isAbort(error) ? error : new LeaderAbandoned("the stream was not read to its end"));
     };
     const events: AsyncIterator<Json> = {
       async next() {

@@ -160,6 +160,18 @@ describe("serving identical requests from the cache", () => {
     expect(answers.filter((a) => cacheStatus(a)?.status === "hit").length).toBeGreaterThanOrEqual(49);
   });
 
+  it("lets the waiting requests ask again when the leading one is aborted by its caller", async () => {
+    const m = await mock({ latency: { ttftMs: 200 } });
+    const client = withResponseCache(api(m), { ttl: "10m" });
+    const controller = new AbortController();
+    const leader = client.messages.create(ask(), { signal: controller.signal });
+    const follower = client.messages.create(ask());
+    setTimeout(() => controller.abort(), 50);
+    await expect(leader).rejects.toThrow();
+    expect(text(await follower)).not.toBe("");
+    expect(onWire(m)).toBe(2);
+  });
+
   it("shares answers between two processes on one Redis", async () => {
     const m = await mock();
     const redis = await startRedis();
@@ -271,7 +283,8 @@ describe("telemetry", () => {
     const outcomes = Object.fromEntries(
       points("ballast.response_cache.requests").map((p) => [p.attributes["ballast.response_cache.outcome"], p.value]),
     );
-    expect(outcomes).toEqual({ miss: 1, hit: 1, stale: 1 });
+    // a miss is a request that went to the API: the first, and the failed one the stale answer covered
+    expect(outcomes).toEqual({ miss: 2, hit: 1, stale: 1 });
     // Sonnet 4.6: $3 in, $15 out per million; two answers served without the API
     const u = first.usage;
     const price = (u.input_tokens * 3 + u.output_tokens * 15) / 1e6;
