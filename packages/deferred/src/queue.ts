@@ -158,8 +158,16 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     this.#flushTimer = undefined;
     const jobs = this.#pending.splice(0);
     const run = this.#flushing.then(async () => {
-      for (let i = 0; i < jobs.length; i += this.#o.maxBatchSize)
-        await this.#send(jobs.slice(i, i + this.#o.maxBatchSize));
+      for (let i = 0; i < jobs.length; i += this.#o.maxBatchSize) {
+        try {
+          await this.#send(jobs.slice(i, i + this.#o.maxBatchSize));
+        } catch (error) {
+          // the API or the store refused: these jobs go with the next try
+          this.#pending.unshift(...jobs.slice(i));
+          this.#flushTimer ??= setTimeout(() => void this.flush().catch(() => {}), this.#o.pollMinMs);
+          throw error;
+        }
+      }
     });
     this.#flushing = run.catch((error) => this.#fail(error));
     return run;

@@ -121,6 +121,18 @@ describe("deferred queue", () => {
     await expect(queue.submit(job(3), { id: "ticket-2" })).rejects.toThrow('a job with id "ticket-2" already exists');
   });
 
+  it("sends a batch the API refused again on the next try, losing no job", async () => {
+    const m = await mock();
+    m.enqueue({ status: 529, on: "batches", times: 2 });
+    const queue = createDeferredQueue({ client: api(m), maxBatchSize: 2, pollMinMs: 30 });
+    cleanups.push(() => queue.close());
+    queue.on("error", () => {}); // the refusals are reported here (and counted)
+    const ids = await Promise.all([1, 2].map((i) => queue.submit(job(i))));
+    const results = await Promise.all(ids.map((id) => queue.result(id)));
+    expect(results.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    expect(batchCreates(m)).toBe(3); // two refused, one accepted
+  });
+
   it("sends a partial batch after maxWaitMs", async () => {
     const m = await mock();
     const queue = createDeferredQueue({ client: api(m), maxBatchSize: 100, maxWaitMs: 100, pollMinMs: 20 });
