@@ -114,7 +114,11 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
   }
 
   /** Queues a request for the next batch; resolves with its id once the job is in the store. */
-  async submit(params: Json, options: { id?: string; notify?: (r: DeferredResult) => void } = {}): Promise<string> {
+  async submit(
+    request: object, // Messages API parameters, as for messages.create (no stream)
+    options: { id?: string; notify?: (r: DeferredResult) => void } = {},
+  ): Promise<string> {
+    const params = request as Json;
     if (this.#closed) throw new Error("DeferredQueue: closed");
     if (
       typeof params !== "object" ||

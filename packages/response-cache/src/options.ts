@@ -14,7 +14,7 @@ export interface ResponseCacheOptions {
   namespace?: string;
   /** what identifies a request instead of all of its parameters (the value is hashed) */
   key?: (params: Json) => unknown;
-  /** which requests are cached, instead of the default: `temperature: 0`, or `cacheable: true` per call */
+  /** which requests are cached, instead of the default: `temperature: 0` (SDK 0.x), or `cacheable()` per call */
   when?: (params: Json) => boolean;
   /** cache requests that carry tool results (default false: their answers depend on live data) */
   allowToolResults?: boolean;

@@ -30,6 +30,18 @@ const STATUS = Symbol.for("ballast.response-cache.status");
 const TOKEN_HEADER = "x-ballast-replay-token";
 const CACHE_HEADER = "x-ballast-response-cache"; // read by @ballast/otel-claude: span attribute, no tokens counted
 
+const CACHEABLE = Symbol.for("ballast.response-cache.cacheable");
+
+/**
+ * Request options that mark one call for the cache (or, with `false`, keep it out), typed as the SDK's
+ * own: `client.messages.create(params, cacheable())`, `cacheable({ signal })`. SDK 1.x has no
+ * `temperature` parameter, so this (or `when`) is how its calls opt in. Plain JavaScript may pass
+ * `{ cacheable: true }` instead.
+ */
+export function cacheable<T extends object>(options?: T, cache = true): T {
+  return { ...options, [CACHEABLE]: cache } as T;
+}
+
 /** How a result came from the cache (`hit` or `stale`, and its age); undefined for an answer from the API. */
 export function cacheStatus(result: unknown): CacheStatus | undefined {
   return (result as Record<symbol, CacheStatus> | null | undefined)?.[STATUS];
@@ -255,8 +267,8 @@ export function withResponseCache<C extends object>(client: C, options: Response
   const create = (given.create as AnyFn).bind(given);
   const cache = new ResponseCache(c, create, o, new CacheTelemetry(o.namespace));
   (copy.messages as Json).create = (params: Json, requestOptions?: Json) => {
-    const { cacheable, ...rest } = requestOptions ?? {};
-    if (!cache.cacheable(params, cacheable)) return create(params, requestOptions && rest);
+    const { cacheable, [CACHEABLE]: marked, ...rest } = (requestOptions ?? {}) as Json & { [CACHEABLE]?: boolean };
+    if (!cache.cacheable(params, marked ?? cacheable)) return create(params, requestOptions && rest);
     return cache.serve(params, rest);
   };
   return copy as unknown as C;

@@ -16,7 +16,7 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, it } from "vitest";
-import { cacheStatus, withResponseCache } from "../src/index.js";
+import { cacheable, cacheStatus, withResponseCache } from "../src/index.js";
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
@@ -65,12 +65,17 @@ describe("serving identical requests from the cache", () => {
     await client.messages.create(warm);
     await client.messages.create(warm);
     expect(onWire(m)).toBe(2); // sampled answers differ: not cached
-    await client.messages.create(warm, { cacheable: true } as never);
-    await client.messages.create(warm, { cacheable: true } as never);
+    // SDK 1.x's types have no temperature: a call opts in with cacheable(), typed as request options
+    const { temperature: _t, ...typed } = warm;
+    await client.messages.create(typed, cacheable());
+    await client.messages.create(typed, cacheable({ timeout: 10_000 }));
     expect(onWire(m)).toBe(3);
+    await client.messages.create(warm, { cacheable: true } as never); // plain JavaScript's form
+    await client.messages.create(warm, { cacheable: true } as never);
+    expect(onWire(m)).toBe(4);
+    await client.messages.create(ask("opt out"), cacheable({}, false));
     await client.messages.create(ask("opt out"), { cacheable: false } as never);
-    await client.messages.create(ask("opt out"), { cacheable: false } as never);
-    expect(onWire(m)).toBe(5);
+    expect(onWire(m)).toBe(6);
     const withToolResult = {
       ...ask(),
       messages: [
@@ -81,11 +86,11 @@ describe("serving identical requests from the cache", () => {
     };
     await client.messages.create(withToolResult);
     await client.messages.create(withToolResult);
-    expect(onWire(m)).toBe(7);
+    expect(onWire(m)).toBe(8);
     const allowing = withResponseCache(api(m), { ttl: "10m", allowToolResults: true, store: memoryKV() });
     await allowing.messages.create(withToolResult);
     await allowing.messages.create(withToolResult);
-    expect(onWire(m)).toBe(8);
+    expect(onWire(m)).toBe(9);
   });
 
   it("keys on every parameter that shapes the answer, not on stream", async () => {
