@@ -1,3 +1,2 @@
-export { canonicalJson } from "./cache-key.js";
 export type { ResponseCacheOptions } from "./options.js";
 export { type CacheStatus, cacheable, cacheStatus, withResponseCache } from "./with-response-cache.js";
