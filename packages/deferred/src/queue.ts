@@ -74,7 +74,7 @@ function int(name: string, value: unknown, fallback: number, min: number, max: n
 export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; error: [unknown] }> {
   /** settles once the queue has picked up what the store held (queued jobs, batches in flight) */
   readonly ready: Promise<void>;
-  readonly #batches: Json;
+  readonly #api: Json;
   readonly #store: KeyValueStore;
   readonly #keys: { jobs: string; batches: string; result: (id: string) => string };
   readonly #o: Required<Pick<DeferredQueueOptions, "maxBatchSize" | "maxWaitMs" | "pollMinMs" | "pollMaxMs">> &
@@ -90,8 +90,8 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
 
   constructor(options: DeferredQueueOptions) {
     super();
-    const batches = (options?.client as Json | undefined)?.messages as Json | undefined;
-    if (!batches || typeof (batches.batches as Json | undefined)?.create !== "function") {
+    const messages = (options?.client as Json | undefined)?.messages as Json | undefined;
+    if (!messages || typeof (messages.batches as Json | undefined)?.create !== "function") {
       throw new TypeError("createDeferredQueue: `client` must be an Anthropic SDK client with messages.batches");
     }
     const name = options.name ?? "default";
@@ -104,7 +104,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
       pollMinMs: int("pollMinMs", options.pollMinMs, 5000, 1, 86_400_000),
       pollMaxMs: int("pollMaxMs", options.pollMaxMs, 300_000, 1, 86_400_000),
     };
-    this.#batches = batches.batches as Json;
+    this.#api = messages.batches as Json;
     this.#store = options.store ?? memoryKV();
     const prefix = `ballast:deferred:{${name}}`; // one hash tag: a queue's keys share a Redis Cluster slot
     this.#keys = { jobs: `${prefix}:jobs`, batches: `${prefix}:batches`, result: (id) => `${prefix}:result:${id}` };
@@ -205,7 +205,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
 
   async #send(jobs: Job[]): Promise<void> {
     if (jobs.length === 0 || this.#closed) return;
-    const created = (await (this.#batches.create as AnyFn).call(this.#batches, {
+    const created = (await (this.#api.create as AnyFn).call(this.#api, {
       requests: jobs.map((j) => ({ custom_id: j.id, params: j.params })),
     })) as Json;
     const batch: Batch = { id: String(created.id), jobIds: jobs.map((j) => j.id), createdAt: Date.now() };
@@ -242,7 +242,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
       view =
         Date.now() - batch.createdAt > RETENTION_MS
           ? undefined
-          : ((await (this.#batches.retrieve as AnyFn).call(this.#batches, batch.id)) as Json);
+          : ((await (this.#api.retrieve as AnyFn).call(this.#api, batch.id)) as Json);
     } catch (error) {
       if ((error as { status?: number }).status !== 404) throw error;
     }
@@ -250,7 +250,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     const seen = new Set<string>();
     if (view) {
       try {
-        const results = (await (this.#batches.results as AnyFn).call(this.#batches, batch.id)) as AsyncIterable<Json>;
+        const results = (await (this.#api.results as AnyFn).call(this.#api, batch.id)) as AsyncIterable<Json>;
         for await (const line of results) {
           const id = String(line.custom_id);
           seen.add(id);
@@ -300,17 +300,17 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     await this.#store.set(this.#keys.result(result.id), JSON.stringify(result), RESULT_TTL_MS);
     await this.#store.hashDelete(this.#keys.jobs, [result.id]);
     this.#telemetry.job(result.status);
-    const listeners: Array<(r: DeferredResult) => void> = [
-      ...(this.#notify.get(result.id) ? [this.#notify.get(result.id) as (r: DeferredResult) => void] : []),
-      ...(this.#o.onResult ? [this.#o.onResult] : []),
+    const listeners = [
+      this.#notify.get(result.id),
+      this.#o.onResult,
       ...(this.#waiters.get(result.id) ?? []),
-      (r) => this.emit("result", r),
+      (r: DeferredResult) => this.emit("result", r),
     ];
     this.#notify.delete(result.id);
     this.#waiters.delete(result.id);
     for (const listener of listeners) {
       try {
-        listener(result);
+        listener?.(result);
       } catch (error) {
         this.#fail(error); // a listener's throw must not stop the others or the queue
       }

@@ -26,14 +26,6 @@ export class MemoryStore implements RateLimitStore {
     this.#now = options.now ?? Date.now;
   }
 
-  #get(key: string, now: number): number | undefined {
-    return this.#entries.get(key, now);
-  }
-
-  #set(key: string, value: number, expiresAt: number): void {
-    this.#entries.set(key, value, expiresAt);
-  }
-
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
     return this.acquireSync(base, rules, costs);
   }
@@ -49,7 +41,7 @@ export class MemoryStore implements RateLimitStore {
       if (rule.calendar) {
         const period = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
         const key = `${base[r]}:${period.start}`;
-        const used = this.#get(key, now) ?? 0;
+        const used = this.#entries.get(key, now) ?? 0;
         if (used + cost > rule.limit) return refuse(cost > rule.limit ? -1 : period.end - now);
         plans.push({
           key,
@@ -62,8 +54,8 @@ export class MemoryStore implements RateLimitStore {
       } else if (rule.algorithm === "sliding") {
         const w = rule.windowMs;
         const idx = Math.floor(now / w);
-        const cur = this.#get(`${base[r]}:${idx}`, now) ?? 0;
-        const prev = this.#get(`${base[r]}:${idx - 1}`, now) ?? 0;
+        const cur = this.#entries.get(`${base[r]}:${idx}`, now) ?? 0;
+        const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
         const used = prev * (1 - (now - idx * w) / w) + cur;
         if (used + cost > rule.limit) {
           if (cost > rule.limit) return refuse(-1);
@@ -81,7 +73,7 @@ export class MemoryStore implements RateLimitStore {
         });
       } else {
         const interval = rule.windowMs / rule.limit;
-        const tat = Math.max(this.#get(base[r] as string, now) ?? 0, now);
+        const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
         const next = tat + cost * interval;
         if (cost > rule.limit) return refuse(-1);
         if (next - now > rule.windowMs) return refuse(Math.ceil(next - now - rule.windowMs));
@@ -99,7 +91,7 @@ export class MemoryStore implements RateLimitStore {
     plans.forEach((p, r) => {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;
-      this.#set(p.key, p.next, p.expiresAt);
+      this.#entries.set(p.key, p.next, p.expiresAt);
       const after = p.used + cost;
       result.remaining.push(rule.limit - after);
       result.resetMs.push(p.reset);
@@ -122,8 +114,8 @@ export class MemoryStore implements RateLimitStore {
     for (const threshold of rule.alertAt) {
       const at = threshold * rule.limit;
       const key = `${base}:alert:${idx}:${threshold}`;
-      if (before < at && after >= at && this.#get(key, now) === undefined) {
-        this.#set(key, 1, now + 2 * rule.windowMs);
+      if (before < at && after >= at && this.#entries.get(key, now) === undefined) {
+        this.#entries.set(key, 1, now + 2 * rule.windowMs);
         out.push([r, threshold]);
       }
     }
@@ -142,23 +134,23 @@ export class MemoryStore implements RateLimitStore {
       if (rule.algorithm === "sliding" || rule.calendar) {
         const idx = windows[r] as number;
         const key = `${base[r]}:${idx}`;
-        const cur = this.#get(key, now);
+        const cur = this.#entries.get(key, now);
         if (cur === undefined) return;
         const updated = Math.max(0, cur + delta);
-        this.#set(key, updated, this.#entries.expiresAt(key) as number);
+        this.#entries.set(key, updated, this.#entries.expiresAt(key) as number);
         if (rule.calendar) {
           this.#alerts(base[r] as string, rule, idx, cur, updated, now, r, fired);
           return;
         }
         if (Math.floor(now / rule.windowMs) !== idx) return;
-        const prev = this.#get(`${base[r]}:${idx - 1}`, now) ?? 0;
+        const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
         const weight = 1 - (now - idx * rule.windowMs) / rule.windowMs;
         this.#alerts(base[r] as string, rule, idx, prev * weight + cur, prev * weight + updated, now, r, fired);
       } else {
         const interval = rule.windowMs / rule.limit;
-        const tat = Math.max(this.#get(base[r] as string, now) ?? 0, now);
+        const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
         const updated = Math.max(now, tat + delta * interval);
-        this.#set(base[r] as string, updated, Math.ceil(updated) + 1);
+        this.#entries.set(base[r] as string, updated, Math.ceil(updated) + 1);
         this.#alerts(base[r] as string, rule, 0, (tat - now) / interval, (updated - now) / interval, now, r, fired);
       }
     });

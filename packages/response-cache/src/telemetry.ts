@@ -2,7 +2,6 @@ import { createRequire } from "node:module";
 import { type PriceTable, priceCall } from "@ballast/pricing";
 
 type OtelApi = typeof import("@opentelemetry/api");
-type Json = Record<string, unknown>;
 
 // @opentelemetry/api is an optional peer: metrics are recorded when the app has it, skipped otherwise.
 let api: OtelApi | null | undefined;
@@ -42,12 +41,16 @@ export class CacheTelemetry {
     this.#storeErrors = meter?.createCounter("ballast.response_cache.store_errors", { unit: "{error}" });
   }
 
-  served(outcome: Outcome, message?: Json): void {
-    const model = typeof message?.model === "string" ? message.model : undefined;
+  /** One cacheable request; for a hit or stale serve, `usage` is what the API call would have used. */
+  served(outcome: Outcome, model: unknown, usage?: unknown): void {
     const attrs = { "ballast.response_cache.namespace": this.namespace, "ballast.response_cache.outcome": outcome };
-    this.#requests?.add(1, model ? { ...attrs, "gen_ai.request.model": model } : attrs);
-    if (outcome === "miss" || !model || !message?.usage) return;
-    const price = priceCall({ model, usage: message.usage as never }, this.prices);
+    if (typeof model !== "string") {
+      this.#requests?.add(1, attrs);
+      return;
+    }
+    this.#requests?.add(1, { ...attrs, "gen_ai.request.model": model });
+    if (outcome === "miss" || !usage) return;
+    const price = priceCall({ model, usage: usage as never }, this.prices);
     if (price)
       this.#saved?.add(price.usd, {
         "ballast.response_cache.namespace": this.namespace,

@@ -105,13 +105,16 @@ class ResponseCache {
         return this.#replay(params, options, led.entry, led.status === "fresh" ? "hit" : "stale");
       } catch (error) {
         if (error instanceof LeaderAbandoned) return this.#serve(key, params, options);
-        if (entry && age <= this.o.ttlMs + this.o.staleTtlMs && isOutage(error)) {
-          return this.#replay(params, options, entry, "stale");
-        }
+        if (this.#covers(entry, age, error)) return this.#replay(params, options, entry as Entry, "stale");
         throw error;
       }
     }
     return this.#lead(key, params, options, entry, age);
+  }
+
+  /** Stale-if-error: a stored answer within ttl + staleTtl may stand in for a failed API call. */
+  #covers(entry: Entry | undefined, age: number, error: unknown): boolean {
+    return entry !== undefined && age <= this.o.ttlMs + this.o.staleTtlMs && isOutage(error);
   }
 
   /** The one call to the API for this key; concurrent identical requests wait for it. */
@@ -125,7 +128,7 @@ class ResponseCache {
     flight.catch(() => {});
     this.#inflight.set(key, flight);
     const done = () => this.#inflight.delete(key);
-    this.telemetry.served("miss", { model: params.model });
+    this.telemetry.served("miss", params.model);
     const store = (message: Json) => {
       const entry = { message, storedAt: Date.now() };
       settle({ entry, status: "fresh" });
@@ -147,9 +150,9 @@ class ResponseCache {
       };
     } catch (error) {
       done();
-      if (old && age <= this.o.ttlMs + this.o.staleTtlMs && isOutage(error)) {
-        settle({ entry: old, status: "stale" });
-        return this.#replay(params, options, old, "stale");
+      if (this.#covers(old, age, error)) {
+        settle({ entry: old as Entry, status: "stale" });
+        return this.#replay(params, options, old as Entry, "stale");
       }
       fail(isAbort(error) ? new LeaderAbandoned("the leading call was aborted") : error);
       throw error;
@@ -198,7 +201,7 @@ class ResponseCache {
       stream,
       status,
     });
-    this.telemetry.served(status, entry.message);
+    this.telemetry.served(status, entry.message.model, entry.message.usage);
     try {
       const headers = { ...((options?.headers as Json | undefined) ?? {}), [TOKEN_HEADER]: token };
       const messages = this.#replayer().messages as Json;
