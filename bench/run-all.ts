@@ -10,6 +10,7 @@ const SCRIPTS: Array<[string, string]> = [
   ["otel-overhead-ab.ts", "otel-claude CPU per call, in-process A/B"],
   ["retry-overhead.ts", "retry policy overhead (issue 4)"],
   ["ratelimit.ts", "rate limiter vs rate-limiter-flexible and the redis-benchmark ceiling (issue 5)"],
+  ["ratelimit-redis-cost.ts", "Redis instructions per rate-limit decision, vs rate-limiter-flexible (issue 5)"],
 ];
 
 const started = Date.now();

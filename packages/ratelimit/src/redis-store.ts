@@ -22,6 +22,9 @@ function lua(name: string): string {
 }
 
 const SCRIPTS = { acquire: lua("acquire.lua"), adjust: lua("adjust.lua") };
+// Decisions sent in one socket write at most: enough to save most write system calls, few enough that
+// Redis works on the first while the client is still making the rest.
+const COALESCE = 16;
 const ACQUIRE = "ballastRateLimitAcquire";
 const ADJUST = "ballastRateLimitAdjust";
 
@@ -32,35 +35,92 @@ function code(rule: StoreRule): number {
   return rule.fractional ? 2 : 0;
 }
 
+/**
+ * A limiter's script arguments with blanks for what changes per call (the costs or deltas, and the
+ * window a rule is in): built once per rule list, copied and filled in per call.
+ */
+interface ArgsTemplate {
+  args: Array<string | number>;
+  /** per rule: where its cost or delta goes */
+  value: number[];
+  /** per rule: where its window goes (adjust: the index; acquire: a sliding window's two indexes, a calendar's four boundaries), else −1 */
+  slot: number[];
+}
+
+function template(rules: StoreRule[], adjust: boolean): ArgsTemplate {
+  const args: Array<string | number> = [rules.length, ""];
+  const value: number[] = [];
+  const slot: number[] = [];
+  for (const rule of rules) {
+    args.push(code(rule), rule.limit, rule.windowMs);
+    value.push(args.push(0) - 1);
+    if (adjust) slot.push(args.push(0) - 1);
+    else if (rule.calendar) slot.push(args.push(0, 0, 0, 0) - 4);
+    else if (rule.algorithm === "sliding") slot.push(args.push(0, 0) - 2);
+    else slot.push(-1);
+    args.push(rule.alertAt.length, ...rule.alertAt.map(String));
+  }
+  return { args, value, slot };
+}
+
+const templates = {
+  acquire: new WeakMap<StoreRule[], ArgsTemplate>(),
+  adjust: new WeakMap<StoreRule[], ArgsTemplate>(),
+};
+
+/** KEYS and ARGV of one script call (see the scripts' headers). */
 function args(
   clock: (() => number) | undefined,
+  base: string[],
   rules: StoreRule[],
   values: number[],
   windows?: number[],
 ): Array<string | number> {
+  const cache = windows ? templates.adjust : templates.acquire;
+  let t = cache.get(rules);
+  if (!t) {
+    t = template(rules, windows !== undefined);
+    cache.set(rules, t);
+  }
   const now = clock?.() ?? Date.now();
-  const out: Array<string | number> = [rules.length, clock ? now : ""];
-  rules.forEach((rule, r) => {
-    out.push(code(rule), rule.limit, rule.windowMs, values[r] as number);
-    if (windows) out.push(windows[r] as number);
+  const out: Array<string | number> = [base.length, ...base, ...t.args];
+  const at = base.length + 1; // where the template starts in `out`
+  if (clock) out[at + 1] = now;
+  for (let r = 0; r < rules.length; r++) {
+    out[at + (t.value[r] as number)] = values[r] as number;
+    const slot = at + (t.slot[r] as number);
+    if (slot < at) continue;
+    const rule = rules[r] as StoreRule;
+    if (windows) out[slot] = windows[r] as number;
     else if (rule.calendar) {
       // Time zones are beyond Lua: the script gets the periods around this clock's now, and picks the
       // one that holds Redis's own time (so an app clock off by up to a period changes nothing).
-      const { unit, timeZone } = rule.calendar;
-      const cur = periodAt(now, unit, timeZone);
-      const prev = periodAt(cur.start - 1, unit, timeZone);
-      const next = periodAt(cur.end, unit, timeZone);
-      out.push(prev.start, cur.start, next.start, next.end);
+      const cur = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
+      const prev = periodAt(cur.start - 1, rule.calendar.unit, rule.calendar.timeZone);
+      const next = periodAt(cur.end, rule.calendar.unit, rule.calendar.timeZone);
+      out[slot] = prev.start;
+      out[slot + 1] = cur.start;
+      out[slot + 2] = next.start;
+      out[slot + 3] = next.end;
+    } else {
+      // this clock's window, so the script can name its keys without formatting numbers
+      const idx = Math.floor(now / rule.windowMs);
+      out[slot] = idx;
+      out[slot + 1] = idx - 1;
     }
-    out.push(rule.alertAt.length, ...rule.alertAt.map(String));
-  });
+  }
   return out;
 }
 
-function pairs(flat: unknown[]): Array<[number, number]> {
+function pairs(flat: unknown[], from = 0): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([Number(flat[i]) - 1, Number(flat[i + 1])]);
+  for (let i = from; i + 1 < flat.length; i += 2) out.push([Number(flat[i]) - 1, Number(flat[i + 1])]);
   return out;
+}
+
+/** The socket of a single-connection ioredis client (a Cluster has one per node, and none here). */
+interface Corkable {
+  stream?: { cork?: () => void; uncork(): void; writable: boolean };
 }
 
 /**
@@ -71,6 +131,7 @@ function pairs(flat: unknown[]): Array<[number, number]> {
 export class RedisStore implements RateLimitStore {
   readonly #client: WithCommands;
   readonly #now: (() => number) | undefined;
+  #corked = 0;
 
   /** `now`: a test clock, ms; without it (always, outside tests) the time is Redis's own `TIME` */
   constructor(options: { client: RedisLike; now?: () => number }) {
@@ -85,18 +146,16 @@ export class RedisStore implements RateLimitStore {
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
-    const call = this.#client[ACQUIRE] as (...a: unknown[]) => Promise<unknown[]>;
-    const reply = await call.apply(this.#client, [base.length, ...base, ...args(this.#now, rules, costs)]);
-    const [allowed, refusedBy, retryAfter] = reply.map(Number);
-    if (!allowed) return refused((refusedBy as number) - 1, retryAfter as number);
+    const reply = (await this.#call(ACQUIRE, args(this.#now, base, rules, costs))) as unknown[];
+    if (!reply[0]) return refused(Number(reply[1]) - 1, Number(reply[2]));
     const result = admitted();
-    let i = 3;
+    let i = 1;
     for (let r = 0; r < rules.length; r++, i += 3) {
       result.remaining.push(Number(reply[i]));
       result.resetMs.push(Number(reply[i + 1]));
       result.windows.push(Number(reply[i + 2]));
     }
-    result.alerts = pairs(reply.slice(i));
+    result.alerts = pairs(reply, i);
     return result;
   }
 
@@ -106,8 +165,37 @@ export class RedisStore implements RateLimitStore {
     deltas: number[],
     windows: number[],
   ): Promise<Array<[number, number]>> {
-    const call = this.#client[ADJUST] as (...a: unknown[]) => Promise<unknown[]>;
-    return pairs(await call.call(this.#client, base.length, ...base, ...args(this.#now, rules, deltas, windows)));
+    return pairs((await this.#call(ADJUST, args(this.#now, base, rules, deltas, windows))) as unknown[]);
+  }
+
+  #call(command: string, argv: Array<string | number>): Promise<unknown> {
+    this.#cork();
+    return (this.#client[command] as (...a: unknown[]) => Promise<unknown>).apply(this.#client, argv);
+  }
+
+  /**
+   * Decisions made in the same tick leave together, up to COALESCE per socket write: the connection is
+   * corked at the first and uncorked once the tick's work is done, as node-redis does for every
+   * command. Uncorked, each EVALSHA is a write system call of its own, which costs the client more CPU
+   * than the decision. (A Cluster client has no single socket; its commands go out as ioredis sends them.)
+   */
+  #cork(): void {
+    const socket = (this.#client as Corkable).stream;
+    if (!socket?.writable || typeof socket.cork !== "function") return;
+    if (this.#corked > 0) {
+      if (++this.#corked <= COALESCE) return;
+      // enough for one write: send it, so Redis works on these while this process prepares the next
+      socket.uncork();
+      socket.cork();
+      this.#corked = 1;
+      return;
+    }
+    this.#corked = 1;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = 0;
+      socket.uncork();
+    });
   }
 }
 

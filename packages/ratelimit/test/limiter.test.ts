@@ -264,6 +264,37 @@ describe("redis store", () => {
     expect(alerts[0]).toMatchObject({ limiter: "alerts", key: "u", rule: "tokens", limit: 1000 });
   });
 
+  it("sends decisions made in one tick in a few socket writes, and leaves the connection uncorked", async () => {
+    const { client } = await redis();
+    const limiter = createRateLimiter({
+      name: "coalesce",
+      store: redisStore({ client }),
+      rules: [{ name: "requests", limit: 70, window: "1m" }],
+    });
+    const socket = client.stream as import("node:net").Socket;
+    let writes = 0;
+    const write = socket._writev?.bind(socket);
+    const writeOne = socket._write.bind(socket);
+    socket._writev = (chunks, done) => {
+      writes++;
+      write?.(chunks, done);
+    };
+    socket._write = (chunk, encoding, done) => {
+      writes++;
+      writeOne(chunk, encoding, done);
+    };
+    const decisions = Array.from({ length: 100 }, () => limiter.acquire("u"));
+    const ping = client.ping(); // the app's own command in the same tick goes out with them
+    const tickets = await Promise.all(decisions);
+    expect(await ping).toBe("PONG");
+    expect(tickets.filter((t) => t.allowed)).toHaveLength(70);
+    expect(writes).toBeLessThanOrEqual(Math.ceil(100 / 16)); // at most 16 decisions wait for one write
+    expect(writes).toBeGreaterThan(1); // and no more: Redis starts on the first while the rest are made
+    expect(socket.writableCorked).toBe(0);
+    // a decision alone in its tick is sent at the end of that tick, not held back
+    expect((await limiter.acquire("v")).allowed).toBe(true);
+  });
+
   it("ignores the app clock: moved ±1 hour, the window stays Redis's", async () => {
     const { client } = await redis();
     const limiter = createRateLimiter({
