@@ -90,7 +90,8 @@ export interface CallSettings {
   instruments: Instruments;
   pricing: PriceTable | undefined;
   captureContent: { maxBytes: number } | undefined;
-  emit(record: ClaudeCallRecord, ctx: Context): void;
+  /** `timeMs`: the record's `timestamp`, as epoch ms */
+  emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void;
   missedSavingsTokens(body: Json, model: string, now: number): number;
 }
 
@@ -308,6 +309,8 @@ export class ClaudeCall {
     if (errType) duration[ATTR_ERROR_TYPE] = errType;
     if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
     if (!this.batch) i.duration.record(latencyMs / 1000, duration);
+    // the series key of the summed counters: request model and feature (and the token kind)
+    const series = `${this.model}\u0000${this.feature ?? ""}`;
     if (usage) {
       i.tokenUsage.record(input + read + write, { ...op, [ATTR_TOKEN_TYPE]: "input" });
       i.tokenUsage.record(output, { ...op, [ATTR_TOKEN_TYPE]: "output" });
@@ -319,12 +322,13 @@ export class ClaudeCall {
         ["output", output, priced?.breakdown.output],
       ];
       for (const [kind, tokens, usd] of kinds) {
-        if (tokens > 0) i.tokens.add(tokens, { ...base, [ATTR_TOKEN_KIND]: kind });
-        if (usd !== undefined && usd > 0) i.cost.add(usd, { ...base, [ATTR_TOKEN_KIND]: kind });
+        const withKind = () => ({ ...base, [ATTR_TOKEN_KIND]: kind });
+        if (tokens > 0) i.tokens.add(tokens, `${series}\u0000${kind}`, withKind);
+        if (usd !== undefined && usd > 0) i.cost.add(usd, `${series}\u0000${kind}`, withKind);
       }
-      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, base);
+      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, series, () => base);
     }
-    if (missedUsd > 0) i.missedSavings.add(missedUsd, base);
+    if (missedUsd > 0) i.missedSavings.add(missedUsd, series, () => base);
     if (this.#ttftMs !== undefined) {
       i.ttfc.record(this.#ttftMs / 1000, {
         [ATTR_OPERATION]: "chat",
@@ -373,6 +377,7 @@ export class ClaudeCall {
         span_id: spanContext?.spanId ?? null,
       },
       this.span ? trace.setSpan(this.context, this.span) : this.context,
+      this.startedAtMs,
     );
   }
 

@@ -3,6 +3,7 @@ import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagatio
 import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { withClaudeContext } from "../src/index.js";
+import { SumCounter } from "../src/metrics.js";
 import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
 const BIG = "alpha ".repeat(1200); // 1200 tokens
@@ -88,6 +89,36 @@ describe("costs", () => {
     } finally {
       diag.disable();
     }
+  });
+});
+
+describe("summed counters", () => {
+  it("add up per series between collections and cap the series count like the SDK, overflow kept", async () => {
+    const { MeterProvider, MetricReader } = await import("@opentelemetry/sdk-metrics");
+    class Reader extends MetricReader {
+      protected override async onForceFlush(): Promise<void> {}
+      protected override async onShutdown(): Promise<void> {}
+    }
+    const reader = new Reader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const counter = new SumCounter(provider.getMeter("t"), "ballast.claude.tokens", {
+      description: "",
+      unit: "{token}",
+    });
+    const points = async () => {
+      const { resourceMetrics } = await reader.collect();
+      return resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints ?? [];
+    };
+    counter.add(2, "a", () => ({ kind: "a" }));
+    counter.add(3, "a", () => ({ kind: "never used: the series exists" }));
+    expect((await points()).map((p) => [p.attributes, p.value])).toEqual([[{ kind: "a" }, 5]]);
+    counter.add(1, "a", () => ({}));
+    expect((await points()).map((p) => p.value)).toEqual([6]); // cumulative, as a synchronous counter's
+    for (let i = 0; i < SumCounter.MAX_SERIES + 5; i++) counter.add(1, `k${i}`, () => ({ kind: `k${i}` }));
+    const all = await points();
+    expect(all).toHaveLength(SumCounter.MAX_SERIES + 1);
+    expect(all.find((p) => p.attributes["otel.metric.overflow"] === true)?.value).toBe(6); // 5 + 1: none lost
+    await provider.shutdown();
   });
 });
 
