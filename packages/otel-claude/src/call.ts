@@ -35,7 +35,6 @@ import {
   ATTR_SERVER_PORT,
   ATTR_STOP_REASON,
   ATTR_SYSTEM_INSTRUCTIONS,
-  ATTR_TOKEN_KIND,
   ATTR_TOKEN_TYPE,
   ATTR_TTFC,
   ATTR_USAGE_1H,
@@ -309,26 +308,17 @@ export class ClaudeCall {
     if (errType) duration[ATTR_ERROR_TYPE] = errType;
     if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
     if (!this.batch) i.duration.record(latencyMs / 1000, duration);
-    // the series key of the summed counters: request model and feature (and the token kind)
-    const series = `${this.model}\u0000${this.feature ?? ""}`;
     if (usage) {
       i.tokenUsage.record(input + read + write, { ...op, [ATTR_TOKEN_TYPE]: "input" });
       i.tokenUsage.record(output, { ...op, [ATTR_TOKEN_TYPE]: "output" });
-      const kinds: Array<[string, number, number | undefined]> = [
-        ["input", input, priced?.breakdown.input],
-        ["cache_read", read, priced?.breakdown.cacheRead],
-        ["cache_write_5m", w5m, priced?.breakdown.cacheWrite5m],
-        ["cache_write_1h", w1h, priced?.breakdown.cacheWrite1h],
-        ["output", output, priced?.breakdown.output],
-      ];
-      for (const [kind, tokens, usd] of kinds) {
-        const withKind = () => ({ ...base, [ATTR_TOKEN_KIND]: kind });
-        if (tokens > 0) i.tokens.add(tokens, `${series}\u0000${kind}`, withKind);
-        if (usd !== undefined && usd > 0) i.cost.add(usd, `${series}\u0000${kind}`, withKind);
-      }
-      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, series, () => base);
+      this.#count("input", input, priced?.breakdown.input);
+      this.#count("cache_read", read, priced?.breakdown.cacheRead);
+      this.#count("cache_write_5m", w5m, priced?.breakdown.cacheWrite5m);
+      this.#count("cache_write_1h", w1h, priced?.breakdown.cacheWrite1h);
+      this.#count("output", output, priced?.breakdown.output);
+      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, this.model, this.feature);
     }
-    if (missedUsd > 0) i.missedSavings.add(missedUsd, series, () => base);
+    if (missedUsd > 0) i.missedSavings.add(missedUsd, this.model, this.feature);
     if (this.#ttftMs !== undefined) {
       i.ttfc.record(this.#ttftMs / 1000, {
         [ATTR_OPERATION]: "chat",
@@ -379,6 +369,13 @@ export class ClaudeCall {
       this.span ? trace.setSpan(this.context, this.span) : this.context,
       this.startedAtMs,
     );
+  }
+
+  /** One token kind's tokens and USD into `ballast.claude.tokens` and `gen_ai.usage.cost`. */
+  #count(kind: string, tokens: number, usd: number | undefined): void {
+    const i = this.#settings.instruments;
+    if (tokens > 0) i.tokens.add(tokens, this.model, this.feature, kind);
+    if (usd !== undefined && usd > 0) i.cost.add(usd, this.model, this.feature, kind);
   }
 
   #price(usage: UsageLike): CallPrice | undefined {

@@ -1,6 +1,9 @@
 import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
 import { guard } from "./diag-once.js";
 import {
+  ATTR_FEATURE,
+  ATTR_REQUEST_MODEL,
+  ATTR_TOKEN_KIND,
   DURATION_BUCKETS,
   METRIC_CACHE_SAVINGS,
   METRIC_COST,
@@ -12,16 +15,23 @@ import {
   TOKEN_BUCKETS,
 } from "./semconv.js";
 
-/**
- * A monotonic sum added up here and reported when the SDK collects (an asynchronous counter): the
- * exported series are the same as a synchronous counter's, but a call costs one Map update per series
- * instead of the SDK sorting and serialising an attribute set for every `add` — the bulk of what a
- * call's metrics cost, with five token kinds and their prices per call.
- */
-const OVERFLOW = "\u0000overflow";
+interface Series {
+  attributes: Attributes;
+  value: number;
+}
 
+/**
+ * A monotonic sum by request model, feature and (optionally) token kind, added up here and reported
+ * when the SDK collects (an asynchronous counter). The exported series are a synchronous counter's,
+ * but an add costs three Map lookups on strings the call already has, instead of the SDK sorting and
+ * serialising an attribute set per add: with five token kinds and their prices, most of what a call's
+ * metrics cost.
+ */
 export class SumCounter {
-  readonly #series = new Map<string, { attributes: Attributes; value: number }>();
+  // model → feature ("" for none) → kind ("" for none)
+  readonly #series = new Map<string, Map<string, Map<string, Series>>>();
+  readonly #all: Series[] = [];
+  #overflow: Series | undefined;
   // memory stays bounded: past this many series (well inside the SDK's default cardinality limit of
   // 2000), sums go to one series marked as the overflow, as the SDK's own counters do
   static readonly MAX_SERIES = 1000;
@@ -29,29 +39,45 @@ export class SumCounter {
   constructor(meter: Meter, name: string, options: { description: string; unit: string }) {
     guard(`creating ${name}`, () =>
       meter.createObservableCounter(name, options).addCallback((result) => {
-        for (const { value, attributes } of this.#series.values()) result.observe(value, attributes);
+        for (const { value, attributes } of this.#all) result.observe(value, attributes);
       }),
     );
   }
 
-  /** Adds `value` to the series `key` names; `attributes` makes that series' attributes the first time. */
-  add(value: number, key: string, attributes: () => Attributes): void {
-    let series = this.#series.get(key);
+  add(value: number, model: string, feature: string | undefined, kind?: string): void {
+    let byFeature = this.#series.get(model);
+    if (!byFeature) {
+      byFeature = new Map();
+      this.#series.set(model, byFeature);
+    }
+    let byKind = byFeature.get(feature ?? "");
+    if (!byKind) {
+      byKind = new Map();
+      byFeature.set(feature ?? "", byKind);
+    }
+    let series = byKind.get(kind ?? "");
     if (!series) {
-      const full = this.#series.size >= SumCounter.MAX_SERIES;
-      series = full ? this.#overflow() : { attributes: attributes(), value: 0 };
-      if (!full) this.#series.set(key, series);
+      series = this.#all.length < SumCounter.MAX_SERIES ? this.#new(model, feature, kind) : this.#overflowSeries();
+      byKind.set(kind ?? "", series);
     }
     series.value += value;
   }
 
-  #overflow(): { attributes: Attributes; value: number } {
-    let series = this.#series.get(OVERFLOW);
-    if (!series) {
-      series = { attributes: { "otel.metric.overflow": true }, value: 0 };
-      this.#series.set(OVERFLOW, series);
-    }
+  #new(model: string, feature: string | undefined, kind: string | undefined): Series {
+    const attributes: Attributes = { [ATTR_REQUEST_MODEL]: model };
+    if (feature) attributes[ATTR_FEATURE] = feature;
+    if (kind) attributes[ATTR_TOKEN_KIND] = kind;
+    const series = { attributes, value: 0 };
+    this.#all.push(series);
     return series;
+  }
+
+  #overflowSeries(): Series {
+    if (!this.#overflow) {
+      this.#overflow = { attributes: { "otel.metric.overflow": true }, value: 0 };
+      this.#all.push(this.#overflow);
+    }
+    return this.#overflow;
   }
 }
 

@@ -38,27 +38,27 @@ export function observeStream<T, K extends string = "iterator">(
   (stream as Record<string, unknown>)[method] = function (this: unknown) {
     const source = original.call(this);
     const aborted = () => stream.controller?.signal.aborted === true;
+    // made once per stream, not per event: streams are hot
+    const onResult = (result: IteratorResult<T>) => {
+      if (result.done) end(aborted() ? "aborted" : "completed");
+      else if (!ended) {
+        try {
+          observer.onItem(result.value);
+        } catch {
+          // the observer guards itself; nothing may reach the caller's stream
+        }
+      }
+      return result;
+    };
+    const onError = (error: unknown) => {
+      // the SDK aborts its controller on any error too, so the error itself decides
+      end(isAbortError(error) ? "aborted" : "failed", error);
+      throw error;
+    };
     const wrapped: AsyncIterableIterator<T> = {
-      // `.then` rather than an async function: one promise hop per event, not three (streams are hot)
+      // `.then` rather than an async function: one promise hop per event, not three
       next() {
-        return source.next().then(
-          (result) => {
-            if (result.done) end(aborted() ? "aborted" : "completed");
-            else if (!ended) {
-              try {
-                observer.onItem(result.value);
-              } catch {
-                // the observer guards itself; nothing may reach the caller's stream
-              }
-            }
-            return result;
-          },
-          (error: unknown) => {
-            // the SDK aborts its controller on any error too, so the error itself decides
-            end(isAbortError(error) ? "aborted" : "failed", error);
-            throw error;
-          },
-        );
+        return source.next().then(onResult, onError);
       },
       async return(value?: unknown) {
         end("abandoned");

@@ -109,15 +109,31 @@ describe("summed counters", () => {
       const { resourceMetrics } = await reader.collect();
       return resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints ?? [];
     };
-    counter.add(2, "a", () => ({ kind: "a" }));
-    counter.add(3, "a", () => ({ kind: "never used: the series exists" }));
-    expect((await points()).map((p) => [p.attributes, p.value])).toEqual([[{ kind: "a" }, 5]]);
-    counter.add(1, "a", () => ({}));
-    expect((await points()).map((p) => p.value)).toEqual([6]); // cumulative, as a synchronous counter's
-    for (let i = 0; i < SumCounter.MAX_SERIES + 5; i++) counter.add(1, `k${i}`, () => ({ kind: `k${i}` }));
+    counter.add(2, "claude-sonnet-4-6", "chat", "input");
+    counter.add(3, "claude-sonnet-4-6", "chat", "input");
+    counter.add(7, "claude-sonnet-4-6", undefined, "output");
+    const series = (ps: Awaited<ReturnType<typeof points>>) => ps.map((p) => [p.attributes, p.value]);
+    const chat = {
+      "gen_ai.request.model": "claude-sonnet-4-6",
+      "ballast.feature": "chat",
+      "ballast.token.kind": "input",
+    };
+    const noFeature = { "gen_ai.request.model": "claude-sonnet-4-6", "ballast.token.kind": "output" };
+    expect(series(await points())).toEqual([
+      [chat, 5],
+      [noFeature, 7],
+    ]);
+    counter.add(1, "claude-sonnet-4-6", "chat", "input");
+    expect(series(await points())).toEqual([
+      [chat, 6], // cumulative, as a synchronous counter's
+      [noFeature, 7],
+    ]);
+    for (let i = 0; i < SumCounter.MAX_SERIES + 5; i++) counter.add(1, "claude-haiku-4-5", `f${i}`, "input");
     const all = await points();
     expect(all).toHaveLength(SumCounter.MAX_SERIES + 1);
-    expect(all.find((p) => p.attributes["otel.metric.overflow"] === true)?.value).toBe(6); // 5 + 1: none lost
+    expect(all.find((p) => p.attributes["otel.metric.overflow"] === true)?.value).toBe(7); // 2 + 5 past the cap: none lost
+    counter.add(1, "claude-haiku-4-5", "f1", "input"); // a series kept before the cap is still its own
+    expect((await points()).find((p) => p.attributes["ballast.feature"] === "f1")?.value).toBe(2);
     await provider.shutdown();
   });
 });
