@@ -44,31 +44,29 @@ export class SumCounter {
     );
   }
 
-  add(value: number, model: string, feature: string | undefined, kind?: string): void {
-    let byFeature = this.#series.get(model);
-    if (!byFeature) {
-      byFeature = new Map();
-      this.#series.set(model, byFeature);
-    }
-    let byKind = byFeature.get(feature ?? "");
-    if (!byKind) {
-      byKind = new Map();
-      byFeature.set(feature ?? "", byKind);
-    }
-    let series = byKind.get(kind ?? "");
-    if (!series) {
-      series = this.#all.length < SumCounter.MAX_SERIES ? this.#new(model, feature, kind) : this.#overflowSeries();
-      byKind.set(kind ?? "", series);
-    }
+  add(value: number, model: string, feature = "", kind = ""): void {
+    const series = this.#series.get(model)?.get(feature)?.get(kind) ?? this.#create(model, feature, kind);
     series.value += value;
   }
 
-  #new(model: string, feature: string | undefined, kind: string | undefined): Series {
+  #create(model: string, feature: string, kind: string): Series {
+    if (this.#all.length >= SumCounter.MAX_SERIES) return this.#overflowSeries(); // and remember nothing more
     const attributes: Attributes = { [ATTR_REQUEST_MODEL]: model };
     if (feature) attributes[ATTR_FEATURE] = feature;
     if (kind) attributes[ATTR_TOKEN_KIND] = kind;
     const series = { attributes, value: 0 };
     this.#all.push(series);
+    let byFeature = this.#series.get(model);
+    if (!byFeature) {
+      byFeature = new Map();
+      this.#series.set(model, byFeature);
+    }
+    let byKind = byFeature.get(feature);
+    if (!byKind) {
+      byKind = new Map();
+      byFeature.set(feature, byKind);
+    }
+    byKind.set(kind, series);
     return series;
   }
 

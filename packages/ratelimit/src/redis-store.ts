@@ -95,9 +95,10 @@ function args(
     else if (rule.calendar) {
       // Time zones are beyond Lua: the script gets the periods around this clock's now, and picks the
       // one that holds Redis's own time (so an app clock off by up to a period changes nothing).
-      const cur = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
-      const prev = periodAt(cur.start - 1, rule.calendar.unit, rule.calendar.timeZone);
-      const next = periodAt(cur.end, rule.calendar.unit, rule.calendar.timeZone);
+      const { unit, timeZone } = rule.calendar;
+      const cur = periodAt(now, unit, timeZone);
+      const prev = periodAt(cur.start - 1, unit, timeZone);
+      const next = periodAt(cur.end, unit, timeZone);
       out[slot] = prev.start;
       out[slot + 1] = cur.start;
       out[slot + 2] = next.start;
@@ -119,8 +120,13 @@ function pairs(flat: unknown[], from = 0): Array<[number, number]> {
 }
 
 /** The socket of a single-connection ioredis client (a Cluster has one per node, and none here). */
+interface CorkableSocket {
+  cork?: () => void;
+  uncork(): void;
+  writable: boolean;
+}
 interface Corkable {
-  stream?: { cork?: () => void; uncork(): void; writable: boolean };
+  stream?: CorkableSocket;
 }
 
 /**
@@ -131,7 +137,8 @@ interface Corkable {
 export class RedisStore implements RateLimitStore {
   readonly #client: WithCommands;
   readonly #now: (() => number) | undefined;
-  #corked = 0;
+  /** the decisions of this tick waiting on a corked socket */
+  #batch: { socket: CorkableSocket; size: number } | undefined;
 
   /** `now`: a test clock, ms; without it (always, outside tests) the time is Redis's own `TIME` */
   constructor(options: { client: RedisLike; now?: () => number }) {
@@ -182,18 +189,21 @@ export class RedisStore implements RateLimitStore {
   #cork(): void {
     const socket = (this.#client as Corkable).stream;
     if (!socket?.writable || typeof socket.cork !== "function") return;
-    if (this.#corked > 0) {
-      if (++this.#corked <= COALESCE) return;
+    const batch = this.#batch;
+    if (batch?.socket === socket) {
+      if (++batch.size <= COALESCE) return;
       // enough for one write: send it, so Redis works on these while this process prepares the next
       socket.uncork();
       socket.cork();
-      this.#corked = 1;
+      batch.size = 1;
       return;
     }
-    this.#corked = 1;
+    // a new tick, or a new connection since this tick's first decision (ioredis reconnected)
+    const started = { socket, size: 1 };
+    this.#batch = started;
     socket.cork();
     process.nextTick(() => {
-      this.#corked = 0;
+      if (this.#batch === started) this.#batch = undefined;
       socket.uncork();
     });
   }
