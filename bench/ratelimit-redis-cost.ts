@@ -7,12 +7,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createRateLimiter, redisStore } from "@ballast/ratelimit";
-import { findBinary } from "@ballast/test-services";
+import { findBinary, freePort, redisArgs } from "@ballast/test-services";
 import { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
 
@@ -25,14 +24,6 @@ const redisServer = findBinary("redis-server");
 if (!valgrind || !redisServer) {
   console.log("ratelimit-redis-cost: needs valgrind and redis-server on PATH (apt-get install valgrind redis-server)");
   process.exit(0);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 const big = 1e12; // every decision an allow
@@ -83,14 +74,7 @@ async function measure(make: Contender): Promise<number> {
       `--callgrind-out-file=${out}`,
       "--toggle-collect=evalShaCommand",
       redisServer as string,
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
+      ...redisArgs(port, dir),
     ],
     { stdio: "ignore" },
   );

@@ -1,6 +1,6 @@
 export { dockerCompose } from "./docker-compose.ts";
 export { type Command, type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
-export { type RedisService, startRedis } from "./redis.ts";
+export { type RedisService, redisArgs, startRedis } from "./redis.ts";
 export { type RedisClusterService, startRedisCluster } from "./redis-cluster.ts";
 export { findBinary, freePort, MissingServiceError } from "./resolve.ts";
 export { type PromSample, startVictoriaMetrics, type VictoriaMetricsService } from "./victoria-metrics.ts";
