@@ -10,10 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createRateLimiter, redisStore } from "@ballast/ratelimit";
 import { findBinary, freePort, redisArgs } from "@ballast/test-services";
 import { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
+import { type Contenders, contenders } from "./ratelimit-contenders.ts";
 
 const { values } = parseArgs({ options: { decisions: { type: "string", default: "300" } } });
 const N = Number(values.decisions);
@@ -26,44 +25,15 @@ if (!valgrind || !redisServer) {
   process.exit(0);
 }
 
-const big = 1e12; // every decision an allow
-const key = (i: number) => `user_${i % 10}`;
-type Contender = (client: Redis) => (i: number) => Promise<unknown>;
-const contenders: Record<string, Contender> = {
-  "ballast, one rule": (client) => {
-    const l = createRateLimiter({
-      name: "b1",
-      store: redisStore({ client }),
-      rules: [{ name: "r", limit: big, window: "1m" }],
-    });
-    return (i) => l.acquire(key(i));
-  },
-  "rate-limiter-flexible, one rule": (client) => {
-    const l = new RateLimiterRedis({ storeClient: client, keyPrefix: "f1", points: big, duration: 60 });
-    return (i) => l.consume(key(i));
-  },
-  "ballast, three rules": (client) => {
-    const l = createRateLimiter({
-      name: "b3",
-      store: redisStore({ client }),
-      rules: [
-        { name: "requests", limit: big, window: "1m" },
-        { name: "input_tokens", limit: big, window: "1m", measure: "input_tokens" },
-        { name: "daily_tokens", limit: big, window: "1d", measure: "tokens" },
-      ],
-    });
-    return (i) => l.acquire(key(i), { inputTokens: 100, maxTokens: 100 });
-  },
-  "rate-limiter-flexible, three rules (RateLimiterUnion)": (client) => {
-    const rlf = (keyPrefix: string, duration: number) =>
-      new RateLimiterRedis({ storeClient: client, keyPrefix, points: big, duration });
-    const u = new RateLimiterUnion(rlf("u1", 60), rlf("u2", 60), rlf("u3", 86_400));
-    return (i) => u.consume(key(i));
-  },
+const names: Record<keyof Contenders, string> = {
+  b1: "ballast, one rule",
+  f1: "rate-limiter-flexible, one rule",
+  b3: "ballast, three rules",
+  f3: "rate-limiter-flexible, three rules (RateLimiterUnion)",
 };
 
 /** Instructions Redis spent in EVALSHA per decision, with `decisions` made one at a time. */
-async function measure(make: Contender): Promise<number> {
+async function measure(name: keyof Contenders): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "ballast-cg-"));
   const port = await freePort();
   const out = join(dir, "callgrind.out");
@@ -82,7 +52,7 @@ async function measure(make: Contender): Promise<number> {
   const client = new Redis({ port, host: "127.0.0.1", retryStrategy: () => 200, maxRetriesPerRequest: null });
   client.on("error", () => {});
   await client.ping(); // retried until valgrind's Redis answers
-  const decide = make(client);
+  const decide = contenders(client, 10)[name];
   await decide(0); // loads the script (EVAL, not counted) and creates the keys
   for (let i = 1; i <= N; i++) await decide(i);
   client.call("SHUTDOWN", "NOSAVE").catch(() => {});
@@ -98,12 +68,11 @@ async function measure(make: Contender): Promise<number> {
 console.log(`ratelimit-redis-cost: ${N} decisions each, one at a time, Redis under callgrind`);
 console.log("| Redis instructions per decision (in EVALSHA) | count |");
 console.log("| --- | ---: |");
-const figures: Record<string, number> = {};
-for (const [name, make] of Object.entries(contenders)) {
-  figures[name] = await measure(make);
-  console.log(`| ${name} | ${figures[name].toFixed(0)} |`);
+const figures = { b1: 0, f1: 0, b3: 0, f3: 0 };
+for (const name of Object.keys(names) as Array<keyof Contenders>) {
+  figures[name] = await measure(name);
+  console.log(`| ${names[name]} | ${figures[name].toFixed(0)} |`);
 }
-const ratio = (a: string, b: string) => ((figures[a] ?? 0) / (figures[b] ?? 1)).toFixed(2);
 console.log(
-  `| ballast / rate-limiter-flexible: one rule ${ratio("ballast, one rule", "rate-limiter-flexible, one rule")}, three rules ${ratio("ballast, three rules", "rate-limiter-flexible, three rules (RateLimiterUnion)")} | |`,
+  `| ballast / rate-limiter-flexible: one rule ${(figures.b1 / figures.f1).toFixed(2)}, three rules ${(figures.b3 / figures.f3).toFixed(2)} | |`,
 );

@@ -10,10 +10,10 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createRateLimiter, MemoryStore, redisStore } from "@ballast/ratelimit";
+import { MemoryStore } from "@ballast/ratelimit";
 import { findBinary, startRedis } from "@ballast/test-services";
 import { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
+import { type Contenders, contenders } from "./ratelimit-contenders.ts";
 
 const { values } = parseArgs({
   options: {
@@ -52,39 +52,14 @@ async function rate(decide: (i: number) => Promise<unknown>): Promise<[number, n
   return [perSecond, (await scriptUsec()) / N];
 }
 
-const big = 1e12; // limits high enough that every decision is an allow: the cost of deciding, not refusing
-const ballast1 = createRateLimiter({
-  name: "b1",
-  store: redisStore({ client }),
-  rules: [{ name: "requests", limit: big, window: "1m" }],
-});
-const ballast3 = createRateLimiter({
-  name: "b3",
-  store: redisStore({ client }),
-  rules: [
-    { name: "requests", limit: big, window: "1m" },
-    { name: "input_tokens", limit: big, window: "1m", measure: "input_tokens" },
-    { name: "daily_tokens", limit: big, window: "1d", measure: "tokens" },
-  ],
-});
-const rlf = (keyPrefix: string, duration: number) =>
-  new RateLimiterRedis({ storeClient: client, keyPrefix, points: big, duration });
-const flexible1 = rlf("f1", 60);
-const union = new RateLimiterUnion(rlf("u1", 60), rlf("u2", 60), rlf("u3", 86_400));
-const key = (i: number) => `user_${i % 100}`;
-
-const contenders = {
-  b1: (i: number) => ballast1.acquire(key(i)),
-  f1: (i: number) => flexible1.consume(key(i)),
-  b3: (i: number) => ballast3.acquire(key(i), { inputTokens: 100, maxTokens: 100 }),
-  f3: (i: number) => union.consume(key(i)),
-};
-type Name = keyof typeof contenders;
+const big = 1e12; // as the contenders' limits: every decision an allow
+const decide = contenders(client, 100);
+type Name = keyof Contenders;
 const runs: Record<Name, Array<[number, number]>> = { b1: [], f1: [], b3: [], f3: [] };
-for (const name of Object.keys(contenders) as Name[]) await rate(contenders[name]); // warm-up
+for (const name of Object.keys(decide) as Name[]) await rate(decide[name]); // warm-up
 for (let round = 0; round < ROUNDS; round++) {
-  const order = Object.keys(contenders) as Name[];
-  for (const name of round % 2 ? order.reverse() : order) runs[name].push(await rate(contenders[name]));
+  const order = Object.keys(decide) as Name[];
+  for (const name of round % 2 ? order.reverse() : order) runs[name].push(await rate(decide[name]));
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const perSecond = (name: Name) => median(runs[name].map((r) => r[0]));

@@ -25,7 +25,7 @@ local n = #KEYS
 
 -- Pass 1: parse each rule and name the keys it reads. rules[r] holds: kind (0 sliding, 1 GCRA,
 -- 3 calendar), fractional, limit, window, cost, window index, reset (a calendar period's end), index of
--- the cost in ARGV, and (pass 2) the count before this demand. A sliding window reads two keys (this
+-- the cost in ARGV, (pass 2) the count before this demand, and index of the alert count in ARGV. A sliding window reads two keys (this
 -- window and the last), the others one; `reads` keeps them all for one MGET.
 local rules, reads = {}, {}
 local i = 3
@@ -58,7 +58,7 @@ for r = 1, n do
     i = i + 4
   end
   -- one table per rule, built whole: growing tables field by field costs more than the arithmetic
-  rules[r] = {kind, code == '2' or code == '4', limit, window, cost, idx, reset, costArg, 0}
+  rules[r] = {kind, code == '2' or code == '4', limit, window, cost, idx, reset, costArg, 0, i}
   -- (an interned string compared, rather than a number parsed, in the common case of no alerts)
   if ARGV[i] == '0' then i = i + 1 else i = i + 1 + tonumber(ARGV[i]) end
 end
@@ -139,8 +139,7 @@ for r = 1, n do
   if fractional then out[#out + 1] = tostring(limit - after) else out[#out + 1] = limit - after end
   out[#out + 1] = reset
   out[#out + 1] = idx
-  local a = rule[8] + 1
-  if kind == 0 then a = a + 2 elseif kind == 3 then a = a + 4 end
+  local a = rule[10]
   for t = 1, ARGV[a] == '0' and 0 or tonumber(ARGV[a]) do
     local threshold = ARGV[a + t]
     local at = tonumber(threshold) * limit
