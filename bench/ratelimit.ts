@@ -8,9 +8,8 @@
 // Redis CPU per decision comes from Redis's own INFO commandstats.
 //   node bench/ratelimit.ts [--decisions 20000] [--concurrency 64] [--rounds 5]
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { MemoryStore } from "@ballast/ratelimit";
+import { MemoryStore, RedisStore } from "@ballast/ratelimit";
 import { findBinary, startRedis } from "@ballast/test-services";
 import { Redis } from "ioredis";
 import { type Contenders, contenders } from "./ratelimit-contenders.ts";
@@ -74,8 +73,8 @@ const rows: Array<[string, Name, Name, string]> = [
 let ceiling = Number.NaN;
 const benchmarkBin = findBinary("redis-benchmark");
 if (benchmarkBin) {
-  const lua = readFileSync(new URL("../packages/ratelimit/src/lua/acquire.lua", import.meta.url), "utf8");
-  const sha = (await client.script("LOAD", lua)) as string;
+  const rule = { algorithm: "sliding" as const, limit: big, windowMs: 60_000, alertAt: [] };
+  const sha = (await client.script("LOAD", RedisStore.acquireScript([rule]))) as string;
   const idx = Math.floor(Date.now() / 60_000); // the window, as redisStore sends it
   const out = execFileSync(
     benchmarkBin,
@@ -95,15 +94,12 @@ if (benchmarkBin) {
       sha,
       "1",
       "ballast:{ceiling:u}:requests",
-      "1",
       "", // no test clock: the script reads Redis TIME
-      "0",
       String(big),
       "60000",
       "1",
       String(idx),
       String(idx - 1),
-      "0",
     ],
     { encoding: "utf8" },
   );

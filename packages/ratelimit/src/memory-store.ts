@@ -93,7 +93,8 @@ export class MemoryStore implements RateLimitStore {
       const cost = costs[r] as number;
       this.#entries.set(p.key, p.next, p.expiresAt);
       const after = p.used + cost;
-      result.remaining.push(rule.limit - after);
+      // whole counts leave whole units, as Redis (which truncates a script's numbers) reports them
+      result.remaining.push(rule.fractional ? rule.limit - after : Math.trunc(rule.limit - after) || 0);
       result.resetMs.push(p.reset);
       result.windows.push(p.idx);
       this.#alerts(base[r] as string, rule, p.idx, p.used, after, now, r, result.alerts);

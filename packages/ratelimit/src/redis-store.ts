@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { periodAt } from "./calendar.js";
+import { ACQUIRE_SCRIPT_PREFIX, ADJUST_SCRIPT, acquireScript, shapeOf, windowArgs } from "./scripts.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
@@ -9,26 +9,12 @@ export interface RedisLike {
 
 type WithCommands = RedisLike & Record<string, unknown>;
 
-function lua(name: string): string {
-  // Readable .lua files beside the source; the build ships them under src/lua too.
-  for (const path of [`./lua/${name}`, `../src/lua/${name}`]) {
-    try {
-      return readFileSync(new URL(path, import.meta.url), "utf8");
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error(`@ballast/ratelimit: cannot find lua/${name}`);
-}
-
-const SCRIPTS = { acquire: lua("acquire.lua"), adjust: lua("adjust.lua") };
 // Decisions sent in one socket write at most: enough to save most write system calls, few enough that
 // Redis works on the first while the client is still making the rest.
 const COALESCE = 16;
-const ACQUIRE = "ballastRateLimitAcquire";
 const ADJUST = "ballastRateLimitAdjust";
 
-/** The script's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
+/** adjust.lua's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
 function code(rule: StoreRule): number {
   if (rule.calendar) return rule.fractional ? 4 : 3;
   if (rule.algorithm === "gcra") return 1;
@@ -40,27 +26,33 @@ function code(rule: StoreRule): number {
  * window a rule is in): built once per rule list, copied and filled in per call.
  */
 interface ArgsTemplate {
+  /** the ioredis command that runs the script */
+  command: string;
   args: Array<string | number>;
+  /** where the test clock's time goes */
+  clock: number;
   /** per rule: where its cost or delta goes */
   value: number[];
   /** per rule: where its window goes (adjust: the index; acquire: a sliding window's two indexes, a calendar's four boundaries), else −1 */
   slot: number[];
 }
 
+/** acquire: see acquire.lua's header; adjust: adjust.lua's (a generic script, run once per settled call). */
 function template(rules: StoreRule[], adjust: boolean): ArgsTemplate {
-  const args: Array<string | number> = [rules.length, ""];
+  const args: Array<string | number> = adjust ? [rules.length, ""] : [""];
   const value: number[] = [];
   const slot: number[] = [];
   for (const rule of rules) {
-    args.push(code(rule), rule.limit, rule.windowMs);
+    if (adjust) args.push(code(rule));
+    args.push(rule.limit, rule.windowMs);
     value.push(args.push(0) - 1);
-    if (adjust) slot.push(args.push(0) - 1);
-    else if (rule.calendar) slot.push(args.push(0, 0, 0, 0) - 4);
-    else if (rule.algorithm === "sliding") slot.push(args.push(0, 0) - 2);
-    else slot.push(-1);
-    args.push(rule.alertAt.length, ...rule.alertAt.map(String));
+    const windows = adjust ? 1 : windowArgs(rule);
+    slot.push(windows ? args.push(...Array<number>(windows).fill(0)) - windows : -1);
+    if (adjust) args.push(rule.alertAt.length);
+    args.push(...rule.alertAt.map(String));
   }
-  return { args, value, slot };
+  const command = adjust ? ADJUST : `${ACQUIRE_SCRIPT_PREFIX}${shapeOf(rules)}`;
+  return { command, args, clock: adjust ? 1 : 0, value, slot };
 }
 
 const templates = {
@@ -68,24 +60,29 @@ const templates = {
   adjust: new WeakMap<StoreRule[], ArgsTemplate>(),
 };
 
+function templateFor(rules: StoreRule[], adjust: boolean): ArgsTemplate {
+  const cache = adjust ? templates.adjust : templates.acquire;
+  let t = cache.get(rules);
+  if (!t) {
+    t = template(rules, adjust);
+    cache.set(rules, t);
+  }
+  return t;
+}
+
 /** KEYS and ARGV of one script call (see the scripts' headers). */
 function args(
+  t: ArgsTemplate,
   clock: (() => number) | undefined,
   base: string[],
   rules: StoreRule[],
   values: number[],
   windows?: number[],
 ): Array<string | number> {
-  const cache = windows ? templates.adjust : templates.acquire;
-  let t = cache.get(rules);
-  if (!t) {
-    t = template(rules, windows !== undefined);
-    cache.set(rules, t);
-  }
   const now = clock?.() ?? Date.now();
   const out: Array<string | number> = [base.length, ...base, ...t.args];
   const at = base.length + 1; // where the template starts in `out`
-  if (clock) out[at + 1] = now;
+  if (clock) out[at + t.clock] = now;
   for (let r = 0; r < rules.length; r++) {
     out[at + (t.value[r] as number)] = values[r] as number;
     const slot = at + (t.slot[r] as number);
@@ -148,12 +145,24 @@ export class RedisStore implements RateLimitStore {
     }
     this.#client = client as WithCommands;
     this.#now = options.now;
-    if (typeof this.#client[ACQUIRE] !== "function") client.defineCommand(ACQUIRE, { lua: SCRIPTS.acquire });
-    if (typeof this.#client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: SCRIPTS.adjust });
+    if (typeof this.#client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: ADJUST_SCRIPT });
+  }
+
+  /**
+   * The Lua script this store runs to acquire for `rules` (one per shape of rule list: each rule's
+   * algorithm, whole or fractional counts and number of alert thresholds), e.g. to load it with SCRIPT
+   * LOAD or run it under redis-benchmark. Its header says what KEYS and ARGV hold.
+   */
+  static acquireScript(rules: readonly StoreRule[]): string {
+    return acquireScript(rules);
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
-    const reply = (await this.#call(ACQUIRE, args(this.#now, base, rules, costs))) as unknown[];
+    const t = templateFor(rules, false);
+    // one script per shape of rule list, defined on the client the first time a limiter of that shape acquires
+    if (typeof this.#client[t.command] !== "function")
+      this.#client.defineCommand(t.command, { lua: acquireScript(rules) });
+    const reply = (await this.#call(t.command, args(t, this.#now, base, rules, costs))) as unknown[];
     if (!reply[0]) return refused(Number(reply[1]) - 1, Number(reply[2]));
     const result = admitted();
     let i = 1;
@@ -172,7 +181,8 @@ export class RedisStore implements RateLimitStore {
     deltas: number[],
     windows: number[],
   ): Promise<Array<[number, number]>> {
-    return pairs((await this.#call(ADJUST, args(this.#now, base, rules, deltas, windows))) as unknown[]);
+    const t = templateFor(rules, true);
+    return pairs((await this.#call(ADJUST, args(t, this.#now, base, rules, deltas, windows))) as unknown[]);
   }
 
   #call(command: string, argv: Array<string | number>): Promise<unknown> {

@@ -30,6 +30,9 @@ export interface Rule {
 
 import { type CalendarUnit, checkTimeZone } from "./calendar.js";
 
+/** Most rules one limiter may have: Redis runs them in one script, with a few Lua locals per rule (Lua allows 200). */
+export const MAX_RULES = 16;
+
 const MEASURES: readonly Measure[] = ["requests", "input_tokens", "output_tokens", "tokens", "usd"];
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -46,6 +49,8 @@ export function parseWindow(field: string, window: unknown): number {
 
 export function parseRules(input: unknown): Rule[] {
   if (!Array.isArray(input) || input.length === 0) bad("rules", "a non-empty array of { name, limit, window }", input);
+  if (input.length > MAX_RULES)
+    bad("rules", `at most ${MAX_RULES} rules (one Redis script holds them all)`, input.length);
   const names = new Set<string>();
   return input.map((r: RuleInput, i) => {
     const at = `rules[${i}]`;

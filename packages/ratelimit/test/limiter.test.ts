@@ -168,6 +168,67 @@ describe("memory store", () => {
     }
   });
 
+  // redisStore writes one script per shape of rule list (acquire.lua's sections): every kind, whole and
+  // fractional counts and alert thresholds, in random combinations, decide exactly as the memory store.
+  it("decides as the memory store for random mixes of rules, costs, alerts and times on Redis", async () => {
+    const { clock, stores, key } = await bothStores();
+    const [memory, redis] = stores.map((s) => s.make()) as [MemoryStore, ReturnType<typeof redisStore>];
+    const rule = fc.record({
+      kind: fc.constantFrom("sliding", "gcra", "day"),
+      fractional: fc.boolean(),
+      limit: fc.integer({ min: 4, max: 40 }),
+      windowMs: fc.constantFrom(4000, 60_000),
+      alertAt: fc.uniqueArray(fc.constantFrom(0.25, 0.5, 1), { maxLength: 2 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(rule, { minLength: 1, maxLength: 4 }),
+        // costs in eighths: exact in binary, so float sums agree between Redis and JavaScript
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 1, max: 48 })), { maxLength: 30 }),
+        async (shape, steps) => {
+          const rules = shape.map((r) => ({
+            algorithm: r.kind === "gcra" ? ("gcra" as const) : ("sliding" as const),
+            ...(r.kind === "day" ? { calendar: { unit: "day" as const, timeZone: "Europe/Berlin" } } : {}),
+            fractional: r.fractional,
+            limit: r.limit,
+            // A GCRA alert is deduplicated by its key's TTL alone (a bucket has no window index), and Redis
+            // expires keys by its own clock, not the test's: with alerts, a window the test never outlives.
+            windowMs: r.kind === "day" ? 86_400_000 : r.kind === "gcra" && r.alertAt.length ? 600_000 : r.windowMs,
+            alertAt: [...r.alertAt].sort(),
+          }));
+          const base = rules.map((_, i) => `${key()}:${i}`);
+          let now = 1_700_000_000_000;
+          for (const [dt, eighths] of steps) {
+            now += dt;
+            clock.set(now);
+            const costs = rules.map((r) => (r.fractional ? eighths / 8 : Math.ceil(eighths / 8)));
+            const expected = await memory.acquire(base, rules, costs);
+            const got = await redis.acquire(base, rules, costs);
+            expect({ ...got, remaining: got.remaining.map((x) => Math.round(x * 1e9)) }).toEqual({
+              ...expected,
+              remaining: expected.remaining.map((x) => Math.round(x * 1e9)),
+            });
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("takes up to 16 rules in one limiter, and says so past that", async () => {
+    const { client } = await redis();
+    const rules = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `r${i}`, limit: 2 + i, window: i % 2 ? "1h" : "1m" }));
+    const limiter = createRateLimiter({ name: "many", store: redisStore({ client }), rules: rules(16) });
+    const tickets = [await limiter.acquire("u"), await limiter.acquire("u"), await limiter.acquire("u")];
+    expect(tickets.map((t) => t.allowed)).toEqual([true, true, false]);
+    expect(tickets[2]?.rule).toBe("r0");
+    expect(tickets[1]?.remaining.r15).toBe(15);
+    expect(() => createRateLimiter({ name: "x", rules: rules(17) })).toThrow(
+      "`rules` must be at most 16 rules (one Redis script holds them all); got 17",
+    );
+  });
+
   it("GCRA spaces requests evenly: a burst up to the limit, then one per interval", () => {
     let now = 0;
     const store = memoryStore({ now: () => now });
