@@ -45,7 +45,7 @@ import {
   ATTR_USAGE_INPUT,
   ATTR_USAGE_OUTPUT,
   ATTR_USER_ID,
-  RESPONSE_CACHE_HEADER,
+  RESPONSE_REPLAYED,
   SPAN_CREATE,
 } from "./semconv.js";
 import type { StreamEnd } from "./stream-observer.js";
@@ -231,12 +231,19 @@ export class ClaudeCall {
     this.ownSpan = true;
   }
 
-  onResponseHeaders(headers: { get(name: string): string | null } | undefined): void {
-    const id = headers?.get("request-id");
-    if (id) this.#requestId = id;
-    // set by @ballast/response-cache on a replayed answer
-    const cached = headers?.get(RESPONSE_CACHE_HEADER);
-    if (cached) {
+  /**
+   * The HTTP response, before its body is parsed. A parsed Message carries its request id
+   * (`_request_id`, read in onMessage); a stream, or a body the caller takes raw, does not: then the
+   * header is read (`unparsed`). Only then, because each undici `Headers.get` validates its argument,
+   * which costs more than the rest of this method.
+   */
+  onResponse(response: { headers?: { get(name: string): string | null } } | undefined, unparsed = this.stream): void {
+    if (unparsed) {
+      const id = response?.headers?.get("request-id");
+      if (id) this.#requestId = id;
+    }
+    const cached = (response as Record<symbol, unknown> | undefined)?.[RESPONSE_REPLAYED];
+    if (typeof cached === "string") {
       this.#responseCache = cached;
       // now, while the SDK's span is open: ClaudeSpanProcessor then leaves it unpriced
       if (this.span?.isRecording()) this.span.setAttribute(ATTR_RESPONSE_CACHE, cached);
@@ -279,6 +286,9 @@ export class ClaudeCall {
   finish(outcome: StreamEnd, error?: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
+    // an APIError carries the request id of the response that failed
+    const failedId = (error as { requestID?: unknown } | undefined)?.requestID;
+    if (typeof failedId === "string" && failedId) this.#requestId ??= failedId;
     guard("recording a call", () => this.#record(outcome, error));
   }
 

@@ -34,7 +34,7 @@ const settingsOf = new WeakMap<object, CallSettings>();
 type Json = Record<string, unknown>;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 interface SdkPromise {
-  responsePromise?: Promise<{ response?: { headers?: { get(n: string): string | null } } }>;
+  responsePromise?: Promise<{ response?: Parameters<ClaudeCall["onResponse"]>[0] }>;
   parseResponse?: AnyFn;
   parsedPromise?: unknown;
 }
@@ -340,10 +340,12 @@ function observe(call: ClaudeCall, promise: SdkPromise): void {
   }
   promise.responsePromise.then(
     (props) => {
-      call.onResponseHeaders(props?.response?.headers);
+      call.onResponse(props?.response);
       // The caller took the raw Response (`.asResponse()`) and the body stays theirs.
       queueMicrotask(() => {
-        if (!promise.parsedPromise) call.finish("completed");
+        if (promise.parsedPromise) return;
+        call.onResponse(props?.response, true);
+        call.finish("completed");
       });
     },
     (error: unknown) => call.finish(isAbortError(error) ? "aborted" : "failed", error),

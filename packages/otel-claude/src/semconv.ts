@@ -38,7 +38,8 @@ export const ATTR_FEATURE = "ballast.feature";
 /** `hit` or `stale` on the span of an answer @ballast/response-cache replayed (no tokens used) */
 export const ATTR_RESPONSE_CACHE = "ballast.response_cache";
 /** the response header by which @ballast/response-cache marks a replayed answer */
-export const RESPONSE_CACHE_HEADER = "x-ballast-response-cache";
+/** set by @ballast/response-cache on the Response of an answer it replayed: `hit` or `stale` */
+export const RESPONSE_REPLAYED = Symbol.for("ballast.response-cache.replayed");
 export const ATTR_TOKEN_TYPE = "gen_ai.token.type";
 export const ATTR_TOKEN_KIND = "ballast.token.kind";
 export const ATTR_INPUT_MESSAGES = "gen_ai.input.messages";

@@ -194,6 +194,9 @@ describe.each(SDKS)("$name", ({ Client }) => {
       expect(duration).toHaveLength(1);
       expect(duration[0]!.attributes["error.type"]).toBe("overloaded_error");
       expect(t.records[0]).toMatchObject({ outcome: "failed", error: "overloaded_error", cost_usd: null });
+      // the request id of the failed response, from the SDK's APIError
+      expect(t.records[0]!.request_id).toBe(m.requests[0]?.id);
+      expect(t.records[0]!.request_id).toMatch(/./);
     });
 
     if (op.stream) {

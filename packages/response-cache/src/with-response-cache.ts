@@ -28,7 +28,10 @@ export interface CacheStatus {
 
 const STATUS = Symbol.for("ballast.response-cache.status");
 const TOKEN_HEADER = "x-ballast-replay-token";
-const CACHE_HEADER = "x-ballast-response-cache"; // read by @ballast/otel-claude: span attribute, no tokens counted
+const CACHE_HEADER = "x-ballast-response-cache"; // for the application: how the answer was served
+// Read by @ballast/otel-claude (span attribute, no tokens counted) as a property of the replayed Response,
+// which costs nothing, where reading a header of every response costs undici's Headers validation.
+const REPLAYED = Symbol.for("ballast.response-cache.replayed");
 
 const CACHEABLE = Symbol.for("ballast.response-cache.cacheable");
 
@@ -223,13 +226,14 @@ class ResponseCache {
         const token = new Headers(init?.headers).get(TOKEN_HEADER) ?? "";
         const answer = this.#pending.get(token);
         if (!answer) return new Response("{}", { status: 500 });
-        return new Response(answer.body, {
+        const response = new Response(answer.body, {
           status: 200,
           headers: {
             "content-type": answer.stream ? "text/event-stream" : "application/json",
             [CACHE_HEADER]: answer.status,
           },
         });
+        return Object.defineProperty(response, REPLAYED, { value: answer.status });
       },
     }) as Json;
     return this.#replayClient;
