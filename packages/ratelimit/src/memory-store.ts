@@ -54,7 +54,8 @@ export class MemoryStore implements RateLimitStore {
       } else if (rule.algorithm === "sliding") {
         const w = rule.windowMs;
         const idx = Math.floor(now / w);
-        const cur = this.#entries.get(`${base[r]}:${idx}`, now) ?? 0;
+        const key = `${base[r]}:${idx}`;
+        const cur = this.#entries.get(key, now) ?? 0;
         const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
         const used = prev * (1 - (now - idx * w) / w) + cur;
         if (used + cost > rule.limit) {
@@ -64,7 +65,7 @@ export class MemoryStore implements RateLimitStore {
           return refuse(Math.ceil((idx + 1) * w + (1 - (rule.limit - cost) / cur) * w - now));
         }
         plans.push({
-          key: `${base[r]}:${idx}`,
+          key,
           used,
           next: cur + cost,
           idx,

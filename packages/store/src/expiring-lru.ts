@@ -27,7 +27,15 @@ export class ExpiringLru<V> {
   }
 
   set(key: string, value: V, expiresAt: number): void {
-    this.#entries.delete(key);
+    // moved to the end (the most recently written), reusing its entry
+    const e = this.#entries.get(key);
+    if (e) {
+      this.#entries.delete(key);
+      e.value = value;
+      e.expiresAt = expiresAt;
+      this.#entries.set(key, e);
+      return;
+    }
     this.#entries.set(key, { value, expiresAt });
     if (this.#entries.size > this.maxKeys) {
       const oldest = this.#entries.keys().next().value;
