@@ -37,9 +37,21 @@ async function scriptUsec(): Promise<number> {
   return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=\d+,usec=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-/** Decisions per second, and Redis µs per decision. */
-async function rate(decide: (i: number) => Promise<unknown>): Promise<[number, number]> {
+/** The Redis process's CPU time (every command, parsing and networking included) since it started, in µs. */
+async function redisCpuUs(): Promise<number> {
+  const info = (await client.info("cpu")) as string;
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6;
+}
+
+/**
+ * Decisions per second; Redis µs per decision in scripts; and CPU µs per decision of this process
+ * and of the Redis process, whose sum is what bounds throughput when the two share too few cores.
+ */
+async function rate(decide: (i: number) => Promise<unknown>): Promise<[number, number, number, number]> {
   await scriptUsec();
+  const redisBefore = await redisCpuUs();
+  const cpu = process.cpuUsage();
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -48,13 +60,15 @@ async function rate(decide: (i: number) => Promise<unknown>): Promise<[number, n
     }),
   );
   const perSecond = N / ((performance.now() - started) / 1000);
-  return [perSecond, (await scriptUsec()) / N];
+  const used = process.cpuUsage(cpu);
+  const redisUsed = (await redisCpuUs()) - redisBefore;
+  return [perSecond, (await scriptUsec()) / N, (used.user + used.system) / N, redisUsed / N];
 }
 
 const big = 1e12; // as the contenders' limits: every decision an allow
 const decide = contenders(client, 100);
 type Name = keyof Contenders;
-const runs: Record<Name, Array<[number, number]>> = { b1: [], f1: [], b3: [], f3: [] };
+const runs: Record<Name, Array<[number, number, number, number]>> = { b1: [], f1: [], b3: [], f3: [] };
 for (const name of Object.keys(decide) as Name[]) await rate(decide[name]); // warm-up
 for (let round = 0; round < ROUNDS; round++) {
   const order = Object.keys(decide) as Name[];
@@ -63,6 +77,8 @@ for (let round = 0; round < ROUNDS; round++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const perSecond = (name: Name) => median(runs[name].map((r) => r[0]));
 const redisUs = (name: Name) => median(runs[name].map((r) => r[1]));
+const clientCpu = (name: Name) => median(runs[name].map((r) => r[2]));
+const redisCpu = (name: Name) => median(runs[name].map((r) => r[3]));
 const rows: Array<[string, Name, Name, string]> = [
   ["one rule", "b1", "f1", "≥ 1.0"],
   ["three rules", "b3", "f3", "≥ 2.0"],
@@ -133,5 +149,17 @@ console.log(
   `| one rule vs redis-benchmark running the same script (ceiling) | ${one.toFixed(0)} | ${ceiling.toFixed(0)} | ${(one / ceiling).toFixed(2)} | ≥ 0.70 |`,
 );
 console.log(`| memoryStore, single rule, in process | ${memory.toFixed(0)} | | | ≥ 1,000,000 |`);
+// Where each side's throughput would go on a busier machine: the CPU a decision costs both processes.
+console.log("");
+console.log(
+  "| CPU µs per decision, client + Redis | @ballast/ratelimit | rate-limiter-flexible | ratio (flexible / ballast) |",
+);
+console.log("| --- | ---: | ---: | ---: |");
+for (const [label, b, f] of rows) {
+  const [cb, cf] = [clientCpu(b) + redisCpu(b), clientCpu(f) + redisCpu(f)];
+  console.log(
+    `| ${label} | ${clientCpu(b).toFixed(1)} + ${redisCpu(b).toFixed(1)} = ${cb.toFixed(1)} | ${clientCpu(f).toFixed(1)} + ${redisCpu(f).toFixed(1)} = ${cf.toFixed(1)} | ${(cf / cb).toFixed(2)} |`,
+  );
+}
 client.disconnect();
 await redis.stop();

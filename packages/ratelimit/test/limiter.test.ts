@@ -356,6 +356,28 @@ describe("redis store", () => {
     expect((await limiter.acquire("v")).allowed).toBe(true);
   });
 
+  it("reloads its script when Redis has lost it (NOSCRIPT), counting on", async () => {
+    const { client } = await redis();
+    const limiter = createRateLimiter({
+      name: "noscript",
+      store: redisStore({ client }),
+      rules: [
+        { name: "requests", limit: 3, window: "1m" },
+        { name: "tokens", limit: 1000, window: "1h", measure: "tokens" },
+      ],
+      onStoreError: "fail-closed",
+    });
+    expect((await limiter.acquire("u", { inputTokens: 10 })).allowed).toBe(true);
+    expect(await client.script("FLUSH")).toBe("OK");
+    const tickets = [await limiter.acquire("u", { inputTokens: 10 }), await limiter.acquire("u", { inputTokens: 10 })];
+    expect(tickets.map((t) => [t.allowed, t.rule])).toEqual([
+      [true, undefined],
+      [true, undefined],
+    ]);
+    expect(tickets[1]?.remaining).toEqual({ requests: 0, tokens: 970 });
+    expect((await limiter.acquire("u", { inputTokens: 10 })).rule).toBe("requests");
+  });
+
   it("ignores the app clock: moved ±1 hour, the window stays Redis's", async () => {
     const { client } = await redis();
     const limiter = createRateLimiter({
