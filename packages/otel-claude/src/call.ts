@@ -234,8 +234,8 @@ export class ClaudeCall {
   /**
    * The HTTP response, before its body is parsed. A parsed Message carries its request id
    * (`_request_id`, read in onMessage); a stream, or a body the caller takes raw, does not: then the
-   * header is read (`unparsed`). Only then, because each undici `Headers.get` validates its argument,
-   * which costs more than the rest of this method.
+   * header is read (`unparsed`); only then, since undici's `Headers.get` validates its argument on
+   * every call.
    */
   onResponse(response: { headers?: { get(name: string): string | null } } | undefined, unparsed = this.stream): void {
     if (unparsed) {

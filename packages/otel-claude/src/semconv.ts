@@ -37,7 +37,6 @@ export const ATTR_USER_ID = "user.id";
 export const ATTR_FEATURE = "ballast.feature";
 /** `hit` or `stale` on the span of an answer @ballast/response-cache replayed (no tokens used) */
 export const ATTR_RESPONSE_CACHE = "ballast.response_cache";
-/** the response header by which @ballast/response-cache marks a replayed answer */
 /** set by @ballast/response-cache on the Response of an answer it replayed: `hit` or `stale` */
 export const RESPONSE_REPLAYED = Symbol.for("ballast.response-cache.replayed");
 export const ATTR_TOKEN_TYPE = "gen_ai.token.type";
