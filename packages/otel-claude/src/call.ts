@@ -51,6 +51,8 @@ import {
 import type { StreamEnd } from "./stream-observer.js";
 
 type Json = Record<string, unknown>;
+/** The fetch Response the SDK got, as far as Ballast reads it. */
+export type SdkResponse = { headers?: { get(name: string): string | null } };
 
 /** The per-call log record (TELEMETRY.md), handed to `onCall` and emitted as `ballast.claude.call`. */
 export interface ClaudeCallRecord {
@@ -231,23 +233,24 @@ export class ClaudeCall {
     this.ownSpan = true;
   }
 
-  /**
-   * The HTTP response, before its body is parsed. A parsed Message carries its request id
-   * (`_request_id`, read in onMessage); a stream, or a body the caller takes raw, does not: then the
-   * header is read (`unparsed`); only then, since undici's `Headers.get` validates its argument on
-   * every call.
-   */
-  onResponse(response: { headers?: { get(name: string): string | null } } | undefined, unparsed = this.stream): void {
-    if (unparsed) {
-      const id = response?.headers?.get("request-id");
-      if (id) this.#requestId = id;
-    }
+  /** The HTTP response, before its body is parsed (a stream's request id is in its headers only). */
+  onResponse(response: SdkResponse | undefined): void {
+    if (this.stream) this.requestIdFrom(response);
     const cached = (response as Record<symbol, unknown> | undefined)?.[RESPONSE_REPLAYED];
     if (typeof cached === "string") {
       this.#responseCache = cached;
       // now, while the SDK's span is open: ClaudeSpanProcessor then leaves it unpriced
       if (this.span?.isRecording()) this.span.setAttribute(ATTR_RESPONSE_CACHE, cached);
     }
+  }
+
+  /**
+   * The `request-id` header. Read only where no parsed Message carries it (`_request_id`, read in
+   * onMessage): undici's `Headers.get` validates its argument on every call.
+   */
+  requestIdFrom(response: SdkResponse | undefined): void {
+    const id = response?.headers?.get("request-id");
+    if (id) this.#requestId = id;
   }
 
   onMessage(message: unknown): void {

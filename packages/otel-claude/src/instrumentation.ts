@@ -6,7 +6,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from "@opentelemetry/instrumentation";
-import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType } from "./call.js";
+import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType, type SdkResponse } from "./call.js";
 import { guard, warnOnce } from "./diag-once.js";
 import { createInstruments, type Instruments } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
@@ -34,7 +34,7 @@ const settingsOf = new WeakMap<object, CallSettings>();
 type Json = Record<string, unknown>;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 interface SdkPromise {
-  responsePromise?: Promise<{ response?: Parameters<ClaudeCall["onResponse"]>[0] }>;
+  responsePromise?: Promise<{ response?: SdkResponse }>;
   parseResponse?: AnyFn;
   parsedPromise?: unknown;
 }
@@ -338,22 +338,20 @@ function observe(call: ClaudeCall, promise: SdkPromise): void {
     );
     return;
   }
-  promise.responsePromise.then(
-    (props) => {
-      call.onResponse(props?.response);
-      // The caller took the raw Response (`.asResponse()`) and the body stays theirs.
-      queueMicrotask(() => {
-        if (promise.parsedPromise) return;
-        call.onResponse(props?.response, true);
-        call.finish("completed");
-      });
-    },
-    (error: unknown) => call.finish(isAbortError(error) ? "aborted" : "failed", error),
-  );
+  const ended = (error: unknown) => call.finish(isAbortError(error) ? "aborted" : "failed", error);
+  promise.responsePromise.then((props) => {
+    call.onResponse(props?.response);
+    // The caller took the raw Response (`.asResponse()`) and the body stays theirs.
+    queueMicrotask(() => {
+      if (promise.parsedPromise) return;
+      if (!call.stream) call.requestIdFrom(props?.response);
+      call.finish("completed");
+    });
+  }, ended);
   const parse = promise.parseResponse;
   // `.then` rather than an async function: fewer promise hops on every call
   const failed = (error: unknown) => {
-    call.finish(isAbortError(error) ? "aborted" : "failed", error);
+    ended(error);
     throw error;
   };
   promise.parseResponse = function (this: unknown, ...args: unknown[]) {
