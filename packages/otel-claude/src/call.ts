@@ -35,7 +35,6 @@ import {
   ATTR_SERVER_PORT,
   ATTR_STOP_REASON,
   ATTR_SYSTEM_INSTRUCTIONS,
-  ATTR_TOKEN_TYPE,
   ATTR_TTFC,
   ATTR_USAGE_1H,
   ATTR_USAGE_5M,
@@ -97,6 +96,12 @@ export interface CallSettings {
 }
 
 const CALL_KEY = Symbol.for("ballast.claude.call");
+/** sampling parameters the SDK's span leaves out: attribute and body field */
+const SAMPLING = [
+  [ATTR_REQUEST_TEMPERATURE, "temperature"],
+  [ATTR_REQUEST_TOP_P, "top_p"],
+  [ATTR_REQUEST_TOP_K, "top_k"],
+] as const;
 
 /** The call being made in `ctx`, for the span processor to attribute the SDK's own span. */
 export function callFrom(ctx: Context): ClaudeCall | undefined {
@@ -164,7 +169,6 @@ export class ClaudeCall {
   readonly provider: string;
   readonly userId: string | undefined;
   readonly feature: string | undefined;
-  readonly requestAttributes: Attributes;
   readonly extraAttributes: Attributes;
   /** the span of this call: the SDK's (linked by the span processor) or our own */
   span: Span | undefined;
@@ -182,6 +186,7 @@ export class ClaudeCall {
   #finished = false;
   readonly #settings: CallSettings;
   readonly #body: Json;
+  readonly #client: Json;
 
   /** a Message Batches result: priced at the batch rate, no duration (the batch's timing is not the call's) */
   readonly batch: boolean;
@@ -190,6 +195,7 @@ export class ClaudeCall {
     this.#settings = settings;
     this.batch = options.batch === true;
     this.#body = body;
+    this.#client = client;
     this.model = typeof body.model === "string" ? body.model : "unknown";
     this.stream = body.stream === true;
     this.provider = typeof client._genAIProviderName === "string" ? client._genAIProviderName : providerOf(client);
@@ -197,29 +203,35 @@ export class ClaudeCall {
     this.userId = who.userId;
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
+    this.context = parent.setValue(CALL_KEY, this);
+  }
+
+  /** The request attributes of the SDK's native span, for our own span on SDKs that make none. */
+  requestAttributes(): Attributes {
+    const body = this.#body;
     const req: Attributes = {
       [ATTR_OPERATION]: "chat",
       [ATTR_PROVIDER]: this.provider,
       [ATTR_REQUEST_MODEL]: this.model,
-      ...serverOf(client.baseURL),
+      ...serverOf(this.#client.baseURL),
     };
     if (typeof body.max_tokens === "number") req[ATTR_REQUEST_MAX_TOKENS] = body.max_tokens;
     if (this.stream) req[ATTR_REQUEST_STREAM] = true;
-    if (typeof body.temperature === "number") req[ATTR_REQUEST_TEMPERATURE] = body.temperature;
-    if (typeof body.top_p === "number") req[ATTR_REQUEST_TOP_P] = body.top_p;
-    if (typeof body.top_k === "number") req[ATTR_REQUEST_TOP_K] = body.top_k;
-    this.requestAttributes = req;
-    this.context = parent.setValue(CALL_KEY, this);
+    return req;
   }
 
-  /** Attributes Ballast adds at span start: attribution, and request parameters the SDK leaves out. */
-  startAttributes(): Attributes {
+  /**
+   * Attributes Ballast adds at span start: attribution, and the sampling parameters the SDK leaves
+   * out. `undefined` when there are none, as for most calls.
+   */
+  startAttributes(): Attributes | undefined {
+    const body = this.#body;
+    const sampling = SAMPLING.filter(([, field]) => typeof body[field] === "number");
+    if (!this.userId && !this.feature && !hasAny(this.extraAttributes) && sampling.length === 0) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;
     if (this.feature) a[ATTR_FEATURE] = this.feature;
-    for (const key of [ATTR_REQUEST_TEMPERATURE, ATTR_REQUEST_TOP_P, ATTR_REQUEST_TOP_K]) {
-      if (this.requestAttributes[key] !== undefined) a[key] = this.requestAttributes[key];
-    }
+    for (const [key, field] of sampling) a[key] = body[field] as number;
     return a;
   }
 
@@ -227,7 +239,7 @@ export class ClaudeCall {
   startOwnSpan(): void {
     this.span = this.#settings.tracer.startSpan(
       SPAN_CREATE,
-      { kind: SpanKind.CLIENT, attributes: { ...this.requestAttributes, ...this.startAttributes() } },
+      { kind: SpanKind.CLIENT, attributes: { ...this.requestAttributes(), ...this.startAttributes() } },
       this.context,
     );
     this.ownSpan = true;
@@ -259,7 +271,9 @@ export class ClaudeCall {
     if (typeof m.id === "string") this.#responseId = m.id;
     if (typeof m.model === "string") this.#responseModel = m.model;
     if (typeof m.stop_reason === "string") this.#stopReason = m.stop_reason;
-    if (typeof m.usage === "object" && m.usage !== null) this.#usage = { ...(m.usage as Json) };
+    // a stream's totals are updated in place by its message_delta, so it gets a copy
+    if (typeof m.usage === "object" && m.usage !== null)
+      this.#usage = this.stream ? { ...(m.usage as Json) } : (m.usage as Json);
     if (Array.isArray(m.content)) this.#content = m.content;
     if (typeof m._request_id === "string") this.#requestId = m._request_id;
   }
@@ -304,26 +318,30 @@ export class ClaudeCall {
     const priced = usage ? this.#price(usage) : undefined;
     const failed = outcome === "failed";
     const errType = failed ? errorType(error) : undefined;
-    const missedTokens = this.batch
-      ? 0
-      : guard("missed-savings", () =>
-          this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
-        );
+    // most calls have no tools or system prefix that could have been cached
+    const body = this.#body;
+    const missedTokens =
+      this.batch || (body.tools === undefined && body.system === undefined)
+        ? 0
+        : guard("missed-savings", () =>
+            this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
+          );
     const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
 
     const i = this.#settings.instruments;
-    const base: Attributes = { [ATTR_REQUEST_MODEL]: this.model };
-    if (this.feature) base[ATTR_FEATURE] = this.feature;
-    const op: Attributes = { ...base, [ATTR_OPERATION]: "chat", [ATTR_PROVIDER]: this.provider };
-    if (this.#responseModel) op[ATTR_RESPONSE_MODEL] = this.#responseModel;
-    if (this.stream) op[ATTR_REQUEST_STREAM] = true;
-    const duration: Attributes = { ...op };
-    if (errType) duration[ATTR_ERROR_TYPE] = errType;
-    if (this.#stopReason) duration[ATTR_STOP_REASON] = this.#stopReason;
-    if (!this.batch) i.duration.record(latencyMs / 1000, duration);
+    const sets = i.attributes.get({
+      model: this.model,
+      feature: this.feature ?? "",
+      provider: this.provider,
+      responseModel: this.#responseModel ?? "",
+      stream: this.stream,
+      errorType: errType ?? "",
+      stopReason: this.#stopReason ?? "",
+    });
+    if (!this.batch) i.duration.record(latencyMs / 1000, sets.duration);
     if (usage) {
-      i.tokenUsage.record(input + read + write, { ...op, [ATTR_TOKEN_TYPE]: "input" });
-      i.tokenUsage.record(output, { ...op, [ATTR_TOKEN_TYPE]: "output" });
+      i.tokenUsage.record(input + read + write, sets.input);
+      i.tokenUsage.record(output, sets.output);
       this.#count("input", input, priced?.breakdown.input);
       this.#count("cache_read", read, priced?.breakdown.cacheRead);
       this.#count("cache_write_5m", w5m, priced?.breakdown.cacheWrite5m);
@@ -332,14 +350,7 @@ export class ClaudeCall {
       if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, this.model, this.feature);
     }
     if (missedUsd > 0) i.missedSavings.add(missedUsd, this.model, this.feature);
-    if (this.#ttftMs !== undefined) {
-      i.ttfc.record(this.#ttftMs / 1000, {
-        [ATTR_OPERATION]: "chat",
-        [ATTR_PROVIDER]: this.provider,
-        [ATTR_REQUEST_MODEL]: this.model,
-        ...(this.feature ? { [ATTR_FEATURE]: this.feature } : {}),
-      });
-    }
+    if (this.#ttftMs !== undefined) i.ttfc.record(this.#ttftMs / 1000, sets.ttfc);
 
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
     if (this.span) {
@@ -353,7 +364,7 @@ export class ClaudeCall {
     this.#settings.emit(
       {
         request_id: this.#requestId ?? null,
-        timestamp: new Date(this.startedAtMs).toISOString(),
+        timestamp: isoTimestamp(this.startedAtMs),
         user_id: this.userId ?? null,
         feature: this.feature ?? null,
         provider: this.provider,
@@ -460,6 +471,26 @@ export class ClaudeCall {
     put(ATTR_INPUT_MESSAGES, this.#body.messages);
     if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
   }
+}
+
+function hasAny(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+// An ISO timestamp costs ~0.5 µs through Date; calls finishing in the same second share its prefix.
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/** `new Date(ms).toISOString()` for a whole-millisecond epoch time, without a Date per call. */
+export function isoTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
 
 function providerOf(client: Json): string {

@@ -271,7 +271,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     const started = (options?.__span as { span?: Span } | undefined)?.span;
     if (started && typeof started.spanContext === "function") {
       call.span = started;
-      if (started.isRecording()) started.setAttributes(call.startAttributes());
+      const attributes = started.isRecording() ? call.startAttributes() : undefined;
+      if (attributes) started.setAttributes(attributes);
     }
     // SDK ≥ 0.134 traces natively (its span is enriched by ClaudeSpanProcessor); before that, or with
     // its tracing turned off, Ballast makes the span itself, named and shaped the same.
@@ -341,7 +342,9 @@ function observe(call: ClaudeCall, promise: SdkPromise): void {
   const ended = (error: unknown) => call.finish(isAbortError(error) ? "aborted" : "failed", error);
   promise.responsePromise.then((props) => {
     call.onResponse(props?.response);
-    // The caller took the raw Response (`.asResponse()`) and the body stays theirs.
+    // Awaiting the call asks for the parse long before the response comes. Without one by the next
+    // microtask the caller took the raw Response (`.asResponse()`) and the body stays theirs.
+    if (promise.parsedPromise) return;
     queueMicrotask(() => {
       if (promise.parsedPromise) return;
       if (!call.stream) call.requestIdFrom(props?.response);

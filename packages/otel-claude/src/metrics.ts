@@ -1,9 +1,16 @@
 import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
 import { guard } from "./diag-once.js";
 import {
+  ATTR_ERROR_TYPE,
   ATTR_FEATURE,
+  ATTR_OPERATION,
+  ATTR_PROVIDER,
   ATTR_REQUEST_MODEL,
+  ATTR_REQUEST_STREAM,
+  ATTR_RESPONSE_MODEL,
+  ATTR_STOP_REASON,
   ATTR_TOKEN_KIND,
+  ATTR_TOKEN_TYPE,
   DURATION_BUCKETS,
   METRIC_CACHE_SAVINGS,
   METRIC_COST,
@@ -79,6 +86,63 @@ export class SumCounter {
   }
 }
 
+/** What a call's histogram points are labelled with (TELEMETRY.md); absent parts are `""`. */
+export interface CallShape {
+  model: string;
+  feature: string;
+  provider: string;
+  responseModel: string;
+  stream: boolean;
+  errorType: string;
+  stopReason: string;
+}
+
+/** The attribute sets of one shape of call: the duration, token usage and time-to-first-chunk points. */
+export interface CallAttributes {
+  duration: Attributes;
+  input: Attributes;
+  output: Attributes;
+  ttfc: Attributes;
+}
+
+/**
+ * The histogram attribute sets, made once per shape of call and reused: a call then allocates none
+ * of its own for its metrics (the SDK still hashes each set per point). Cleared when it passes
+ * MAX_SHAPES, so memory stays bounded whatever the models and features.
+ */
+export class CallAttributeCache {
+  readonly #sets = new Map<string, CallAttributes>();
+  static readonly MAX_SHAPES = 2000;
+
+  get(c: CallShape): CallAttributes {
+    const key = `${c.model}\0${c.feature}\0${c.provider}\0${c.responseModel}\0${c.stream}\0${c.errorType}\0${c.stopReason}`;
+    let sets = this.#sets.get(key);
+    if (!sets) {
+      sets = attributeSets(c);
+      if (this.#sets.size >= CallAttributeCache.MAX_SHAPES) this.#sets.clear();
+      this.#sets.set(key, sets);
+    }
+    return sets;
+  }
+}
+
+function attributeSets(c: CallShape): CallAttributes {
+  const ttfc: Attributes = { [ATTR_OPERATION]: "chat", [ATTR_PROVIDER]: c.provider, [ATTR_REQUEST_MODEL]: c.model };
+  if (c.feature) ttfc[ATTR_FEATURE] = c.feature;
+  const op: Attributes = { ...ttfc };
+  if (c.responseModel) op[ATTR_RESPONSE_MODEL] = c.responseModel;
+  if (c.stream) op[ATTR_REQUEST_STREAM] = true;
+  const duration: Attributes = { ...op };
+  if (c.errorType) duration[ATTR_ERROR_TYPE] = c.errorType;
+  if (c.stopReason) duration[ATTR_STOP_REASON] = c.stopReason;
+  return {
+    duration,
+    input: { ...op, [ATTR_TOKEN_TYPE]: "input" },
+    output: { ...op, [ATTR_TOKEN_TYPE]: "output" },
+    ttfc,
+  };
+}
+
 export interface Instruments {
   duration: Histogram;
   tokenUsage: Histogram;
@@ -87,6 +151,7 @@ export interface Instruments {
   cost: SumCounter;
   cacheSavings: SumCounter;
   missedSavings: SumCounter;
+  attributes: CallAttributeCache;
 }
 
 export function createInstruments(meter: Meter): Instruments {
@@ -119,5 +184,6 @@ export function createInstruments(meter: Meter): Instruments {
       description: "USD cache reads would have saved on repeated, cacheable prefixes sent without cache_control",
       unit: "USD",
     }),
+    attributes: new CallAttributeCache(),
   };
 }

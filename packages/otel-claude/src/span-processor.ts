@@ -48,7 +48,8 @@ export class ClaudeSpanProcessor {
       const call = callFrom(parentContext);
       if (call && !call.span && span.name === "anthropic.messages.create") {
         call.span = span as never;
-        span.setAttributes(call.startAttributes());
+        const attributes = call.startAttributes();
+        if (attributes) span.setAttributes(attributes);
         return;
       }
       const who = attributionFrom(parentContext);

@@ -3,6 +3,7 @@ import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagatio
 import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { withClaudeContext } from "../src/index.js";
+import { isoTimestamp } from "../src/call.js";
 import { SumCounter } from "../src/metrics.js";
 import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
@@ -135,6 +136,16 @@ describe("summed counters", () => {
     counter.add(1, "claude-haiku-4-5", "f1", "input"); // a series kept before the cap is still its own
     expect((await points()).find((p) => p.attributes["ballast.feature"] === "f1")?.value).toBe(2);
     await provider.shutdown();
+  });
+});
+
+describe("log record timestamps", () => {
+  it("are Date's ISO strings, whatever the millisecond and in whatever order calls finish", () => {
+    const base = Date.UTC(2026, 11, 31, 23, 59, 59, 0);
+    const times = [0, 9, 10, 99, 100, 999, 1000, 1001, 1009].map((ms) => base + ms);
+    for (let i = 0; i < 2000; i++) times.push(base + Math.floor(Math.random() * 5000) - 2500);
+    times.push(0, 951782400123); // the epoch, a leap day
+    for (const ms of times) expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
   });
 });
 
