@@ -96,6 +96,30 @@ export interface CallSettings {
 }
 
 const CALL_KEY = Symbol.for("ballast.claude.call");
+
+/**
+ * `parent` with one more value. The API's own Context copies its parent's whole Map for each value;
+ * a call adds two (itself, then its span for the log record) and this only links them.
+ */
+class ChildContext implements Context {
+  constructor(
+    readonly parent: Context,
+    readonly key: symbol,
+    readonly value: unknown,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === this.key ? this.value : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new ChildContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new ChildContext(this, key, undefined);
+  }
+}
 /** sampling parameters the SDK's span leaves out: attribute and body field */
 const SAMPLING = [
   [ATTR_REQUEST_TEMPERATURE, "temperature"],
@@ -183,6 +207,7 @@ export class ClaudeCall {
   #responseCache: string | undefined;
   #ttftMs: number | undefined;
   #content: unknown[] | undefined;
+  #streamResponse: SdkResponse | undefined;
   #finished = false;
   readonly #settings: CallSettings;
   readonly #body: Json;
@@ -203,7 +228,7 @@ export class ClaudeCall {
     this.userId = who.userId;
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
-    this.context = parent.setValue(CALL_KEY, this);
+    this.context = new ChildContext(parent, CALL_KEY, this);
   }
 
   /** The request attributes of the SDK's native span, for our own span on SDKs that make none. */
@@ -247,7 +272,7 @@ export class ClaudeCall {
 
   /** The HTTP response, before its body is parsed (a stream's request id is in its headers only). */
   onResponse(response: SdkResponse | undefined): void {
-    if (this.stream) this.requestIdFrom(response);
+    if (this.stream) this.#streamResponse = response;
     const cached = (response as Record<symbol, unknown> | undefined)?.[RESPONSE_REPLAYED];
     if (typeof cached === "string") {
       this.#responseCache = cached;
@@ -306,6 +331,12 @@ export class ClaudeCall {
     // an APIError carries the request id of the response that failed
     const failedId = (error as { requestID?: unknown } | undefined)?.requestID;
     if (typeof failedId === "string" && failedId) this.#requestId ??= failedId;
+    if (this.#requestId === undefined && this.#streamResponse) {
+      // The SDK's recording span has it from the headers already; read them only without one.
+      const onSpan = (this.span as { attributes?: Attributes } | undefined)?.attributes?.[ATTR_REQUEST_ID];
+      if (typeof onSpan === "string") this.#requestId = onSpan;
+      else this.requestIdFrom(this.#streamResponse);
+    }
     guard("recording a call", () => this.#record(outcome, error));
   }
 
@@ -357,7 +388,7 @@ export class ClaudeCall {
       // Priced once, here: the span gets this call's price, so ClaudeSpanProcessor has nothing left to do.
       const enrichment = this.#enrichment(priced, write);
       if (this.ownSpan) this.#endOwnSpan(errType, outcome, { input, read, w5m, w1h, output }, enrichment);
-      else if (this.span.isRecording()) this.span.setAttributes(enrichment);
+      else if (this.span.isRecording()) setEach(this.span, enrichment);
     }
 
     const spanContext = this.span?.spanContext();
@@ -452,7 +483,7 @@ export class ClaudeCall {
       a[ATTR_USAGE_5M] = t.w5m;
       a[ATTR_USAGE_1H] = t.w1h;
     }
-    span.setAttributes(a);
+    setEach(span, a);
     if (errType) {
       span.setAttribute(ATTR_ERROR_TYPE, errType);
       span.setStatus({ code: SpanStatusCode.ERROR });
@@ -471,6 +502,11 @@ export class ClaudeCall {
     put(ATTR_INPUT_MESSAGES, this.#body.messages);
     if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
   }
+}
+
+/** `span.setAttributes(a)` without the SDK's `Object.entries` copy of `a`. */
+function setEach(span: Span, a: Attributes): void {
+  for (const key in a) span.setAttribute(key, a[key]);
 }
 
 function hasAny(o: object): boolean {

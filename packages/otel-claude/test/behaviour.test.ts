@@ -2,8 +2,8 @@ import Anthropic from "@anthropic-ai/sdk";
 import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagation } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
-import { withClaudeContext } from "../src/index.js";
 import { isoTimestamp } from "../src/call.js";
+import { withClaudeContext } from "../src/index.js";
 import { SumCounter } from "../src/metrics.js";
 import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
