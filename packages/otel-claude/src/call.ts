@@ -388,7 +388,7 @@ export class ClaudeCall {
       // Priced once, here: the span gets this call's price, so ClaudeSpanProcessor has nothing left to do.
       const enrichment = this.#enrichment(priced, write);
       if (this.ownSpan) this.#endOwnSpan(errType, outcome, { input, read, w5m, w1h, output }, enrichment);
-      else if (this.span.isRecording()) setEach(this.span, enrichment);
+      else if (this.span.isRecording()) this.span.setAttributes(enrichment);
     }
 
     const spanContext = this.span?.spanContext();
@@ -483,7 +483,7 @@ export class ClaudeCall {
       a[ATTR_USAGE_5M] = t.w5m;
       a[ATTR_USAGE_1H] = t.w1h;
     }
-    setEach(span, a);
+    span.setAttributes(a);
     if (errType) {
       span.setAttribute(ATTR_ERROR_TYPE, errType);
       span.setStatus({ code: SpanStatusCode.ERROR });
@@ -502,11 +502,6 @@ export class ClaudeCall {
     put(ATTR_INPUT_MESSAGES, this.#body.messages);
     if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
   }
-}
-
-/** `span.setAttributes(a)` without the SDK's `Object.entries` copy of `a`. */
-function setEach(span: Span, a: Attributes): void {
-  for (const key in a) span.setAttribute(key, a[key]);
 }
 
 function hasAny(o: object): boolean {
