@@ -251,12 +251,12 @@ export class ClaudeCall {
    */
   startAttributes(): Attributes | undefined {
     const body = this.#body;
-    const sampling = SAMPLING.filter(([, field]) => typeof body[field] === "number");
-    if (!this.userId && !this.feature && !hasAny(this.extraAttributes) && sampling.length === 0) return undefined;
+    const sampled = SAMPLING.some(([, field]) => typeof body[field] === "number");
+    if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;
     if (this.feature) a[ATTR_FEATURE] = this.feature;
-    for (const [key, field] of sampling) a[key] = body[field] as number;
+    for (const [key, field] of SAMPLING) if (typeof body[field] === "number") a[key] = body[field];
     return a;
   }
 

@@ -4,7 +4,7 @@ import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@op
 import { describe, expect, it } from "vitest";
 import { isoTimestamp } from "../src/call.js";
 import { withClaudeContext } from "../src/index.js";
-import { SumCounter } from "../src/metrics.js";
+import { createInstruments, PointQueue, SumCounter } from "../src/metrics.js";
 import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
 const BIG = "alpha ".repeat(1200); // 1200 tokens
@@ -136,6 +136,32 @@ describe("summed counters", () => {
     counter.add(1, "claude-haiku-4-5", "f1", "input"); // a series kept before the cap is still its own
     expect((await points()).find((p) => p.attributes["ballast.feature"] === "f1")?.value).toBe(2);
     await provider.shutdown();
+  });
+});
+
+describe("queued histogram points", () => {
+  it("are all in the collection that follows them, the exporting one at shutdown included", async () => {
+    const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
+      await import("@opentelemetry/sdk-metrics");
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const instruments = createInstruments(provider.getMeter("t"));
+    const count = (name: string) =>
+      exporter
+        .getMetrics()
+        .at(-1)
+        ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)
+        ?.dataPoints.reduce((n, p) => n + (p.value as { count: number }).count, 0);
+    const points = PointQueue.MAX_QUEUED + 7; // past the cap once, and a remainder still queued
+    for (let i = 0; i < points; i++) instruments.duration.record(0.5, { "gen_ai.request.model": "m" });
+    instruments.tokenUsage.record(12, { "gen_ai.token.type": "input" });
+    await reader.forceFlush(); // in the same turn of the event loop: before any setImmediate
+    expect(count("gen_ai.client.operation.duration")).toBe(points);
+    expect(count("gen_ai.client.token.usage")).toBe(1);
+    instruments.ttfc.record(0.1, {});
+    await provider.shutdown();
+    expect(count("gen_ai.client.operation.time_to_first_chunk")).toBe(1);
   });
 });
 
