@@ -8,6 +8,7 @@ const SCRIPTS: Array<[string, string]> = [
   ["mock-throughput.ts", "claude-mock throughput (issue 2)"],
   ["otel-overhead.ts", "otel-claude overhead, with OpenLLMetry (Traceloop) and OpenInference (issue 3)"],
   ["otel-overhead-ab.ts", "otel-claude CPU per call, in-process A/B"],
+  ["otel-cost.ts", "otel-claude CPU and allocation per call, network taken out"],
   ["retry-overhead.ts", "retry policy overhead (issue 4)"],
   ["ratelimit.ts", "rate limiter vs rate-limiter-flexible and the redis-benchmark ceiling (issue 5)"],
   ["ratelimit-redis-cost.ts", "Redis instructions per rate-limit decision, vs rate-limiter-flexible (issue 5)"],

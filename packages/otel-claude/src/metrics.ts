@@ -92,17 +92,18 @@ export class SumCounter {
 export type HistogramPoints = Pick<Histogram, "record">;
 
 /**
- * Histogram points that calls queue and the SDK gets in batches: when the event loop next turns
- * (setImmediate), before every collection (the first summed counter's callback) and at once past
- * MAX_QUEUED points. The SDK sorts and serialises each point's attributes, most of what a call's
- * metrics cost, and that code runs several times faster many points in a row than once between a
- * call's network and parsing work. Nothing is lost: a collection, shutdown included, takes the queue.
+ * Histogram points that calls queue and the SDK gets in batches: DRAIN_MS after the first one, before
+ * every collection (the first summed counter's callback) and at once past MAX_QUEUED points. The SDK
+ * sorts and serialises each point's attributes, most of what a call's metrics cost, and that code
+ * runs several times faster many points in a row than once between a call's network and parsing
+ * work. Nothing is lost: a collection, the one at shutdown included, takes the whole queue first.
  */
 export class PointQueue {
   // histogram, value, attributes, histogram, …: no object per point; two arrays used in turn
   #points: unknown[] = [];
   #spare: unknown[] = [];
   static readonly MAX_QUEUED = 512;
+  static readonly DRAIN_MS = 100;
 
   readonly drain = (): void => {
     const points = this.#points;
@@ -125,7 +126,7 @@ export class PointQueue {
   }
 
   #push(histogram: Histogram, value: number, attributes: Attributes | undefined): void {
-    if (this.#points.length === 0) setImmediate(this.drain);
+    if (this.#points.length === 0) setTimeout(this.drain, PointQueue.DRAIN_MS).unref();
     this.#points.push(histogram, value, attributes);
     if (this.#points.length >= 3 * PointQueue.MAX_QUEUED) this.drain();
   }

@@ -1,0 +1,142 @@
+// What @ballast/otel-claude adds to a call with the network taken out: the real SDK with a `fetch` that
+// returns a canned Message (or SSE stream) in-process, so the figures move far less with the machine
+// than bench/otel-overhead.ts's. Instrumentation switched off and on between interleaved batches in one
+// process (SDK native tracing on throughout); client CPU µs per call (median of paired differences) and
+// bytes allocated per call (V8's sampling heap profiler, counting objects already collected).
+//   node bench/otel-cost.ts [--rounds 16]
+import { Session } from "node:inspector/promises";
+import { parseArgs } from "node:util";
+import Anthropic, * as sdk from "@anthropic-ai/sdk";
+import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "16" } } });
+const rounds = Number(values.rounds);
+if (!(Number.isInteger(rounds) && rounds >= 1))
+  throw new Error(`--rounds must be an integer ≥ 1; got ${values.rounds}`);
+
+const drop = {
+  export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
+  shutdown: async () => {},
+  forceFlush: async () => {},
+};
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+const tp = new TracerProvider({
+  spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
+});
+trace.setGlobalTracerProvider(tp);
+const inst = new ClaudeInstrumentation();
+inst.setTracerProvider(tp);
+inst.setMeterProvider(
+  new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
+  }),
+);
+inst.setLoggerProvider(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }));
+inst.manuallyInstrument(sdk);
+
+const usage = { input_tokens: 12, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+const message = {
+  id: "msg_1",
+  type: "message",
+  role: "assistant",
+  model: "claude-sonnet-4-6",
+  content: [{ type: "text", text: "Your order shipped on Tuesday." }],
+  stop_reason: "end_turn",
+  stop_sequence: null,
+  usage,
+};
+const events = [
+  { type: "message_start", message: { ...message, content: [], stop_reason: null } },
+  { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+  ...Array.from({ length: 10 }, () => ({
+    type: "content_block_delta",
+    index: 0,
+    delta: { type: "text_delta", text: "word " },
+  })),
+  { type: "content_block_stop", index: 0 },
+  { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 9 } },
+  { type: "message_stop" },
+];
+const sse = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+const json = JSON.stringify(message);
+const fetch = async (_url: unknown, init: { body?: string }) => {
+  const stream = init?.body?.includes('"stream":true') === true;
+  return new Response(stream ? sse : json, {
+    headers: { "content-type": stream ? "text/event-stream" : "application/json", "request-id": "req_1" },
+  });
+};
+const client = new Anthropic({ baseURL: "http://127.0.0.1:9", apiKey: "k", maxRetries: 0, fetch: fetch as never });
+const params = {
+  model: "claude-sonnet-4-6",
+  max_tokens: 256,
+  messages: [{ role: "user" as const, content: "Where is my order?" }],
+};
+
+/** `n` calls, 16 at a time; returns client CPU µs per call. */
+async function run(n: number, stream: boolean): Promise<number> {
+  let next = 0;
+  const cpu = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next++ < n) {
+        if (stream) for await (const _ of await client.messages.create({ ...params, stream: true }));
+        else await client.messages.create(params);
+      }
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / n;
+}
+
+const session = new Session();
+session.connect();
+type Node = { selfSize: number; children: Node[] };
+/** Bytes allocated per call over `n` calls, collected objects included. */
+async function allocated(n: number, stream: boolean): Promise<number> {
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await run(n, stream);
+  const { profile } = (await session.post("HeapProfiler.stopSampling")) as { profile: { head: Node } };
+  const sum = (node: Node): number => node.children.reduce((total, child) => total + sum(child), node.selfSize);
+  return sum(profile.head) / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+const toggle = (on: boolean) => (on ? inst.enable() : inst.disable());
+await run(3000, false);
+await run(300, true);
+console.log(`otel-cost: node ${process.version}, canned fetch, 16 calls in flight, ${rounds} rounds of 1500 calls`);
+console.log("| per call | instrumentation off | on | added |");
+console.log("| --- | ---: | ---: | ---: |");
+for (const stream of [false, true]) {
+  const off: number[] = [];
+  const added: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    toggle(false);
+    const a = await run(1500, stream);
+    toggle(true);
+    const b = await run(1500, stream);
+    off.push(a);
+    added.push(b - a);
+  }
+  const kind = stream ? "stream" : "non-streaming call";
+  const o = median(off);
+  console.log(
+    `| client CPU µs, ${kind} | ${o.toFixed(1)} | ${(o + median(added)).toFixed(1)} | ${median(added).toFixed(1)} |`,
+  );
+  toggle(false);
+  const bytesOff = await allocated(3000, stream);
+  toggle(true);
+  const bytesOn = await allocated(3000, stream);
+  const kb = (b: number) => (b / 1024).toFixed(1);
+  console.log(`| KB allocated, ${kind} | ${kb(bytesOff)} | ${kb(bytesOn)} | ${kb(bytesOn - bytesOff)} |`);
+}
+process.exit(0);
