@@ -6,38 +6,15 @@
 //   node bench/otel-cost.ts [--rounds 16]
 import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
-import Anthropic, * as sdk from "@anthropic-ai/sdk";
-import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import Anthropic from "@anthropic-ai/sdk";
+import { instrumentSdk } from "./otel-instrumented.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "16" } } });
 const rounds = Number(values.rounds);
 if (!(Number.isInteger(rounds) && rounds >= 1))
   throw new Error(`--rounds must be an integer ≥ 1; got ${values.rounds}`);
 
-const drop = {
-  export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
-  shutdown: async () => {},
-  forceFlush: async () => {},
-};
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tp = new TracerProvider({
-  spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
-});
-trace.setGlobalTracerProvider(tp);
-const inst = new ClaudeInstrumentation();
-inst.setTracerProvider(tp);
-inst.setMeterProvider(
-  new MeterProvider({
-    readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
-  }),
-);
-inst.setLoggerProvider(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }));
-inst.manuallyInstrument(sdk);
+const inst = instrumentSdk();
 
 const usage = { input_tokens: 12, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
 const message = {

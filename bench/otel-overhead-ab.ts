@@ -4,13 +4,8 @@
 //   node bench/otel-overhead-ab.ts [mock-url]   (starts its own claude-mock child when no URL is given)
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import Anthropic, * as sdk from "@anthropic-ai/sdk";
-import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import Anthropic from "@anthropic-ai/sdk";
+import { instrumentSdk } from "./otel-instrumented.ts";
 
 let url = process.argv[2];
 let server: ReturnType<typeof spawn> | undefined;
@@ -21,25 +16,7 @@ if (!url) {
   const [line] = (await once(server.stdout!, "data")) as [Buffer];
   url = (JSON.parse(line.toString()) as { url: string }).url;
 }
-const drop = {
-  export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
-  shutdown: async () => {},
-  forceFlush: async () => {},
-};
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tp = new TracerProvider({
-  spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
-});
-trace.setGlobalTracerProvider(tp);
-const inst = new ClaudeInstrumentation();
-inst.setTracerProvider(tp);
-inst.setMeterProvider(
-  new MeterProvider({
-    readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
-  }),
-);
-inst.setLoggerProvider(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }));
-inst.manuallyInstrument(sdk);
+const inst = instrumentSdk();
 const client = new Anthropic({ baseURL: url, apiKey: "k", maxRetries: 0 });
 const params = {
   model: "claude-sonnet-4-6",

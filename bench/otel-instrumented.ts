@@ -1,0 +1,36 @@
+// The OTel set-up the in-process otel-claude benches share: SDK native tracing through a tracer
+// provider with ClaudeSpanProcessor, and ClaudeInstrumentation with metrics and log records, every
+// exporter accepting and dropping everything (the benches measure recording, not the network).
+import * as sdk from "@anthropic-ai/sdk";
+import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+
+/** Registers the providers and patches `@anthropic-ai/sdk`; enable() / disable() switch Ballast. */
+export function instrumentSdk(): ClaudeInstrumentation {
+  const drop = {
+    export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  };
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const tp = new TracerProvider({
+    spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
+  });
+  trace.setGlobalTracerProvider(tp);
+  const inst = new ClaudeInstrumentation();
+  inst.setTracerProvider(tp);
+  inst.setMeterProvider(
+    new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
+    }),
+  );
+  inst.setLoggerProvider(
+    new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
+  );
+  inst.manuallyInstrument(sdk);
+  return inst;
+}
