@@ -92,6 +92,7 @@ export interface CallSettings {
   captureContent: { maxBytes: number } | undefined;
   /** `timeMs`: the record's `timestamp`, as epoch ms */
   emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void;
+  /** never throws (a problem goes to the diag logger once) */
   missedSavingsTokens(body: Json, model: string, now: number): number;
 }
 
@@ -349,14 +350,9 @@ export class ClaudeCall {
     const priced = usage ? this.#price(usage) : undefined;
     const failed = outcome === "failed";
     const errType = failed ? errorType(error) : undefined;
-    // most calls have no tools or system prefix that could have been cached
-    const body = this.#body;
-    const missedTokens =
-      this.batch || (body.tools === undefined && body.system === undefined)
-        ? 0
-        : guard("missed-savings", () =>
-            this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs),
-          );
+    const missedTokens = this.batch
+      ? 0
+      : this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs);
     const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
 
     const i = this.#settings.instruments;

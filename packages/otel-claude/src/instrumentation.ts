@@ -211,6 +211,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     }
     this.#missed ??= new MissedCacheDetector();
     const missed = this.#missed;
+    const minCacheableTokens = (model: string) =>
+      resolvePriceEntry(model, config.pricing ?? PRICE_TABLE)?.minCacheableTokens ?? 1024;
     const settings: CallSettings = {
       tracer: this.tracer,
       instruments,
@@ -218,8 +220,12 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
       captureContent: c ? { maxBytes: (typeof c === "object" && c.maxBytes) || DEFAULT_CONTENT_BYTES } : undefined,
       emit: (record: ClaudeCallRecord, ctx: Context, timeMs: number) => this.#emit(record, ctx, timeMs),
       missedSavingsTokens: (body: Json, model: string, now: number) => {
-        const entry = resolvePriceEntry(model, config.pricing ?? PRICE_TABLE);
-        return missed.check(body, entry?.minCacheableTokens ?? 1024, now);
+        try {
+          return missed.check(body, model, now, minCacheableTokens);
+        } catch (error) {
+          warnOnce("missed-savings", "missed-savings failed; the call goes on without it", error);
+          return 0;
+        }
       },
     };
     settingsOf.set(this, settings);

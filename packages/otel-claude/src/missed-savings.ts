@@ -20,14 +20,15 @@ function hasCacheControl(value: unknown): boolean {
 export class MissedCacheDetector {
   readonly #seen = new Map<string, number>();
 
-  check(body: Json, minCacheableTokens: number, now: number): number {
+  /** `minCacheableTokens` is asked only for a request that has a prefix without `cache_control`. */
+  check(body: Json, model: string, now: number, minCacheableTokens: (model: string) => number): number {
     // cheapest test first: most calls have no prefix to cache, and this runs on every call
     if (body.tools === undefined && body.system === undefined) return 0;
     if (body.cache_control != null || hasCacheControl(body.tools) || hasCacheControl(body.system)) return 0;
     if (Array.isArray(body.messages) && body.messages.some((m) => hasCacheControl((m as Json)?.content))) return 0;
     const prefix = JSON.stringify([body.model, body.tools ?? null, body.system ?? null]);
     const tokens = Math.floor(prefix.length / CHARS_PER_TOKEN);
-    if (tokens < minCacheableTokens) return 0;
+    if (tokens < minCacheableTokens(model)) return 0;
     const key = createHash("sha1").update(prefix).digest("base64");
     const last = this.#seen.get(key);
     this.#seen.delete(key);

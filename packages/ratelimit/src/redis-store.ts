@@ -182,7 +182,7 @@ export class RedisStore implements RateLimitStore {
     windows: number[],
   ): Promise<Array<[number, number]>> {
     const t = templateFor(rules, true);
-    return pairs((await this.#call(ADJUST, args(t, this.#now, base, rules, deltas, windows))) as unknown[]);
+    return pairs((await this.#call(t.command, args(t, this.#now, base, rules, deltas, windows))) as unknown[]);
   }
 
   #call(command: string, argv: Array<string | number>): Promise<unknown> {
