@@ -5,6 +5,7 @@
 // bytes allocated per call (V8's sampling heap profiler, counting objects already collected).
 //   node bench/otel-cost.ts [--rounds 16]
 import { Session } from "node:inspector/promises";
+import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { instrumentSdk } from "./otel-instrumented.ts";
@@ -54,9 +55,17 @@ const params = {
   messages: [{ role: "user" as const, content: "Where is my order?" }],
 };
 
-/** `n` calls, 16 at a time; returns client CPU µs per call. */
-async function run(n: number, stream: boolean): Promise<number> {
+// Main-thread GC pauses: per-call objects that outlive a scavenge (V8 then tenures their allocation
+// sites) show here long before they show in CPU time.
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ["gc"] });
+
+/** `n` calls, 16 at a time; returns client CPU µs and GC pause µs per call. */
+async function run(n: number, stream: boolean): Promise<[number, number]> {
   let next = 0;
+  const gcBefore = gcMs;
   const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -67,7 +76,9 @@ async function run(n: number, stream: boolean): Promise<number> {
     }),
   );
   const used = process.cpuUsage(cpu);
-  return (used.user + used.system) / n;
+  // the observer hears of the last pauses a turn later
+  await new Promise((resolve) => setImmediate(resolve));
+  return [(used.user + used.system) / n, ((gcMs - gcBefore) * 1000) / n];
 }
 
 const session = new Session();
@@ -94,21 +105,24 @@ console.log(`otel-cost: node ${process.version}, canned fetch, 16 calls in fligh
 console.log("| per call | instrumentation off | on | added |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const stream of [false, true]) {
-  const off: number[] = [];
-  const added: number[] = [];
+  const off: number[][] = [[], []];
+  const added: number[][] = [[], []];
   for (let i = 0; i < rounds; i++) {
     toggle(false);
     const a = await run(1500, stream);
     toggle(true);
     const b = await run(1500, stream);
-    off.push(a);
-    added.push(b - a);
+    for (const k of [0, 1]) {
+      off[k]!.push(a[k]!);
+      added[k]!.push(b[k]! - a[k]!);
+    }
   }
   const kind = stream ? "stream" : "non-streaming call";
-  const o = median(off);
-  console.log(
-    `| client CPU µs, ${kind} | ${o.toFixed(1)} | ${(o + median(added)).toFixed(1)} | ${median(added).toFixed(1)} |`,
-  );
+  for (const [k, label] of ["client CPU µs", "GC pause µs"].entries()) {
+    const o = median(off[k]!);
+    const d = median(added[k]!);
+    console.log(`| ${label}, ${kind} | ${o.toFixed(1)} | ${(o + d).toFixed(1)} | ${d.toFixed(1)} |`);
+  }
   toggle(false);
   const bytesOff = await allocated(3000, stream);
   toggle(true);
