@@ -11,7 +11,7 @@ import {
 import { attributionFrom } from "./attribution.js";
 import { guard } from "./diag-once.js";
 import { costAttributes, warnUnpriced } from "./enrich.js";
-import type { Instruments } from "./metrics.js";
+import type { CallMetrics } from "./metrics.js";
 import {
   ATTR_ERROR_TYPE,
   ATTR_FEATURE,
@@ -87,7 +87,7 @@ export interface ClaudeCallRecord {
 
 export interface CallSettings {
   tracer: Tracer;
-  instruments: Instruments;
+  metrics: CallMetrics;
   pricing: PriceTable | undefined;
   captureContent: { maxBytes: number } | undefined;
   /** `timeMs`: the record's `timestamp`, as epoch ms */
@@ -345,7 +345,8 @@ export class ClaudeCall {
     const latencyMs = performance.now() - this.startedAt;
     // An answer the response cache replayed used no tokens: nothing is counted or priced.
     const usage = this.#responseCache ? undefined : this.#usage;
-    const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokenCounts(usage);
+    const tokens = tokenCounts(usage);
+    const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokens;
     const write = w5m + w1h;
     const priced = usage ? this.#price(usage) : undefined;
     const failed = outcome === "failed";
@@ -355,8 +356,7 @@ export class ClaudeCall {
       : this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs);
     const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
 
-    const i = this.#settings.instruments;
-    const sets = i.attributes.get({
+    this.#settings.metrics.record({
       model: this.model,
       feature: this.feature ?? "",
       provider: this.provider,
@@ -364,20 +364,12 @@ export class ClaudeCall {
       stream: this.stream,
       errorType: errType ?? "",
       stopReason: this.#stopReason ?? "",
+      durationS: this.batch ? undefined : latencyMs / 1000,
+      tokens: usage ? tokens : undefined,
+      priced,
+      missedUsd,
+      ttftS: this.#ttftMs === undefined ? undefined : this.#ttftMs / 1000,
     });
-    if (!this.batch) i.duration.record(latencyMs / 1000, sets.duration);
-    if (usage) {
-      i.tokenUsage.record(input + read + write, sets.input);
-      i.tokenUsage.record(output, sets.output);
-      this.#count("input", input, priced?.breakdown.input);
-      this.#count("cache_read", read, priced?.breakdown.cacheRead);
-      this.#count("cache_write_5m", w5m, priced?.breakdown.cacheWrite5m);
-      this.#count("cache_write_1h", w1h, priced?.breakdown.cacheWrite1h);
-      this.#count("output", output, priced?.breakdown.output);
-      if (priced && priced.cacheSavingsUsd > 0) i.cacheSavings.add(priced.cacheSavingsUsd, this.model, this.feature);
-    }
-    if (missedUsd > 0) i.missedSavings.add(missedUsd, this.model, this.feature);
-    if (this.#ttftMs !== undefined) i.ttfc.record(this.#ttftMs / 1000, sets.ttfc);
 
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
     if (this.span) {
@@ -420,13 +412,6 @@ export class ClaudeCall {
       this.span ? trace.setSpan(this.context, this.span) : this.context,
       this.startedAtMs,
     );
-  }
-
-  /** One token kind's tokens and USD into `ballast.claude.tokens` and `gen_ai.usage.cost`. */
-  #count(kind: string, tokens: number, usd: number | undefined): void {
-    const i = this.#settings.instruments;
-    if (tokens > 0) i.tokens.add(tokens, this.model, this.feature, kind);
-    if (usd !== undefined && usd > 0) i.cost.add(usd, this.model, this.feature, kind);
   }
 
   #price(usage: UsageLike): CallPrice | undefined {

@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/instrumentation";
 import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType, type SdkResponse } from "./call.js";
 import { guard, warnOnce } from "./diag-once.js";
-import { createInstruments, type Instruments } from "./metrics.js";
+import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
 import { isAbortError, observeStream } from "./stream-observer.js";
@@ -27,7 +27,7 @@ const DEFAULT_CONTENT_BYTES = 16_384;
 const fetchWrapped = new WeakSet<object>();
 // Module-level because the base class calls enable() and _updateMetricInstruments() from its
 // constructor, before this class's own fields exist.
-const instrumentsOf = new WeakMap<object, Instruments>();
+const metricsOf = new WeakMap<object, CallMetrics>();
 const manualModules = new WeakMap<object, Set<unknown>>();
 const settingsOf = new WeakMap<object, CallSettings>();
 
@@ -101,7 +101,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   // Called by the base class constructor (before this class's fields exist) and on setMeterProvider.
   protected override _updateMetricInstruments(): void {
-    instrumentsOf.set(this, createInstruments(this.meter));
+    metricsOf.set(this, new CallMetrics(this.meter));
     settingsOf.delete(this);
   }
 
@@ -204,10 +204,10 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     if (cached) return cached;
     const config = this.getConfig();
     const c = config.captureContent;
-    let instruments = instrumentsOf.get(this);
-    if (!instruments) {
-      instruments = createInstruments(this.meter);
-      instrumentsOf.set(this, instruments);
+    let metrics = metricsOf.get(this);
+    if (!metrics) {
+      metrics = new CallMetrics(this.meter);
+      metricsOf.set(this, metrics);
     }
     this.#missed ??= new MissedCacheDetector();
     const missed = this.#missed;
@@ -215,7 +215,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
       resolvePriceEntry(model, config.pricing ?? PRICE_TABLE)?.minCacheableTokens ?? 1024;
     const settings: CallSettings = {
       tracer: this.tracer,
-      instruments,
+      metrics,
       pricing: config.pricing,
       captureContent: c ? { maxBytes: (typeof c === "object" && c.maxBytes) || DEFAULT_CONTENT_BYTES } : undefined,
       emit: (record: ClaudeCallRecord, ctx: Context, timeMs: number) => this.#emit(record, ctx, timeMs),

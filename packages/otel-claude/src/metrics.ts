@@ -1,3 +1,4 @@
+import type { CallPrice, TokenCounts } from "@ballast/pricing";
 import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
 import { guard, warnOnce } from "./diag-once.js";
 import {
@@ -43,7 +44,7 @@ export class SumCounter {
   // 2000), sums go to one series marked as the overflow, as the SDK's own counters do
   static readonly MAX_SERIES = 1000;
 
-  /** `beforeCollect` runs first in each collection: queued histogram points go in before the SDK reads them. */
+  /** `beforeCollect` runs first in each collection: queued calls go in before the SDK reads anything. */
   constructor(meter: Meter, name: string, options: { description: string; unit: string }, beforeCollect?: () => void) {
     guard(`creating ${name}`, () =>
       meter.createObservableCounter(name, options).addCallback((result) => {
@@ -88,51 +89,7 @@ export class SumCounter {
   }
 }
 
-/** What a call records into a histogram. */
-export type HistogramPoints = Pick<Histogram, "record">;
-
-/**
- * Histogram points that calls queue and the SDK gets in batches: DRAIN_MS after the first one, before
- * every collection (the first summed counter's callback) and at once past MAX_QUEUED points. The SDK
- * sorts and serialises each point's attributes, most of what a call's metrics cost, and that code
- * runs several times faster many points in a row than once between a call's network and parsing
- * work. Nothing is lost: a collection, the one at shutdown included, takes the whole queue first.
- */
-export class PointQueue {
-  // histogram, value, attributes, histogram, …: no object per point; two arrays used in turn
-  #points: unknown[] = [];
-  #spare: unknown[] = [];
-  static readonly MAX_QUEUED = 512;
-  static readonly DRAIN_MS = 100;
-
-  readonly drain = (): void => {
-    const points = this.#points;
-    if (points.length === 0) return;
-    this.#points = this.#spare;
-    for (let i = 0; i < points.length; i += 3) {
-      try {
-        (points[i] as Histogram).record(points[i + 1] as number, points[i + 2] as Attributes);
-      } catch (error) {
-        warnOnce("histogram", "recording a histogram point failed; the call goes on without it", error);
-      }
-    }
-    points.length = 0;
-    this.#spare = points;
-  };
-
-  /** `histogram`, its points queued. */
-  of(histogram: Histogram): HistogramPoints {
-    return { record: (value, attributes) => this.#push(histogram, value, attributes) };
-  }
-
-  #push(histogram: Histogram, value: number, attributes: Attributes | undefined): void {
-    if (this.#points.length === 0) setTimeout(this.drain, PointQueue.DRAIN_MS).unref();
-    this.#points.push(histogram, value, attributes);
-    if (this.#points.length >= 3 * PointQueue.MAX_QUEUED) this.drain();
-  }
-}
-
-/** What a call's histogram points are labelled with (TELEMETRY.md); absent parts are `""`. */
+/** What a call's metrics are labelled with (TELEMETRY.md); absent parts are `""`. */
 export interface CallShape {
   model: string;
   feature: string;
@@ -143,8 +100,20 @@ export interface CallShape {
   stopReason: string;
 }
 
+/** One finished call, as its metrics count it. */
+export interface CallFigures extends CallShape {
+  /** seconds; `undefined` for a Message Batches result (the batch's timing is not the call's) */
+  durationS: number | undefined;
+  /** `undefined` when the call reported no usage (it failed, or the response cache replayed it) */
+  tokens: TokenCounts | undefined;
+  priced: CallPrice | undefined;
+  missedUsd: number;
+  /** seconds to the first content chunk of a stream */
+  ttftS: number | undefined;
+}
+
 /** The attribute sets of one shape of call: the duration, token usage and time-to-first-chunk points. */
-export interface CallAttributes {
+interface CallAttributes {
   duration: Attributes;
   input: Attributes;
   output: Attributes;
@@ -189,59 +158,109 @@ function attributeSets(c: CallShape): CallAttributes {
   };
 }
 
-export interface Instruments {
-  duration: HistogramPoints;
-  tokenUsage: HistogramPoints;
-  ttfc: HistogramPoints;
-  tokens: SumCounter;
-  cost: SumCounter;
-  cacheSavings: SumCounter;
-  missedSavings: SumCounter;
-  attributes: CallAttributeCache;
-}
+/**
+ * TELEMETRY.md's per-call metrics. A finished call is queued and the metrics get calls in batches:
+ * DRAIN_MS after the first one, at once past MAX_QUEUED calls, and before every collection (each
+ * summed counter's callback drains first, so a `forceFlush` or shutdown right after a call has it).
+ * Against the same work done as each call ends, between its network and parsing work, a batch runs
+ * in warm caches: the SDK's sorting and serialising of each histogram point's attributes, the
+ * attribute-set and series lookups. The call path itself only pushes its figures.
+ */
+export class CallMetrics {
+  // two arrays used in turn: no allocation per batch
+  #queued: CallFigures[] = [];
+  #spare: CallFigures[] = [];
+  readonly #attributes = new CallAttributeCache();
+  readonly #duration: Histogram;
+  readonly #tokenUsage: Histogram;
+  readonly #ttfc: Histogram;
+  readonly #tokens: SumCounter;
+  readonly #cost: SumCounter;
+  readonly #cacheSavings: SumCounter;
+  readonly #missedSavings: SumCounter;
+  static readonly MAX_QUEUED = 512;
+  static readonly DRAIN_MS = 100;
 
-export function createInstruments(meter: Meter): Instruments {
-  const queue = new PointQueue();
-  return {
-    duration: queue.of(
-      meter.createHistogram(METRIC_DURATION, {
-        description: "Duration of Claude API calls",
-        unit: "s",
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      }),
-    ),
-    tokenUsage: queue.of(
-      meter.createHistogram(METRIC_TOKEN_USAGE, {
-        description: "Tokens per Claude API call (input includes cached tokens)",
-        unit: "{token}",
-        advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
-      }),
-    ),
-    ttfc: queue.of(
-      meter.createHistogram(METRIC_TTFC, {
-        description: "Time from request to the first content chunk of a streamed reply",
-        unit: "s",
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      }),
-    ),
-    tokens: new SumCounter(
-      meter,
+  constructor(meter: Meter) {
+    this.#duration = meter.createHistogram(METRIC_DURATION, {
+      description: "Duration of Claude API calls",
+      unit: "s",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.#tokenUsage = meter.createHistogram(METRIC_TOKEN_USAGE, {
+      description: "Tokens per Claude API call (input includes cached tokens)",
+      unit: "{token}",
+      advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+    });
+    this.#ttfc = meter.createHistogram(METRIC_TTFC, {
+      description: "Time from request to the first content chunk of a streamed reply",
+      unit: "s",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    const counter = (name: string, description: string, unit: string) =>
+      new SumCounter(meter, name, { description, unit }, this.drain);
+    this.#tokens = counter(
       METRIC_TOKENS,
-      {
-        description: "Claude tokens by kind: input (uncached), cache_read, cache_write_5m, cache_write_1h, output",
-        unit: "{token}",
-      },
-      queue.drain,
-    ),
-    cost: new SumCounter(meter, METRIC_COST, { description: "USD spent on Claude calls, by token kind", unit: "USD" }),
-    cacheSavings: new SumCounter(meter, METRIC_CACHE_SAVINGS, {
-      description: "USD that prompt-cache reads saved against the input price",
-      unit: "USD",
-    }),
-    missedSavings: new SumCounter(meter, METRIC_MISSED_SAVINGS, {
-      description: "USD cache reads would have saved on repeated, cacheable prefixes sent without cache_control",
-      unit: "USD",
-    }),
-    attributes: new CallAttributeCache(),
+      "Claude tokens by kind: input (uncached), cache_read, cache_write_5m, cache_write_1h, output",
+      "{token}",
+    );
+    this.#cost = counter(METRIC_COST, "USD spent on Claude calls, by token kind", "USD");
+    this.#cacheSavings = counter(
+      METRIC_CACHE_SAVINGS,
+      "USD that prompt-cache reads saved against the input price",
+      "USD",
+    );
+    this.#missedSavings = counter(
+      METRIC_MISSED_SAVINGS,
+      "USD cache reads would have saved on repeated, cacheable prefixes sent without cache_control",
+      "USD",
+    );
+  }
+
+  record(call: CallFigures): void {
+    if (this.#queued.length === 0) setTimeout(this.drain, CallMetrics.DRAIN_MS).unref();
+    this.#queued.push(call);
+    if (this.#queued.length >= CallMetrics.MAX_QUEUED) this.drain();
+  }
+
+  readonly drain = (): void => {
+    const calls = this.#queued;
+    if (calls.length === 0) return;
+    this.#queued = this.#spare;
+    for (const call of calls) {
+      try {
+        this.#count(call);
+      } catch (error) {
+        warnOnce("metrics", "recording a call's metrics failed; the call goes on without them", error);
+      }
+    }
+    calls.length = 0;
+    this.#spare = calls;
   };
+
+  #count(c: CallFigures): void {
+    const sets = this.#attributes.get(c);
+    if (c.durationS !== undefined) this.#duration.record(c.durationS, sets.duration);
+    const t = c.tokens;
+    if (t) {
+      this.#tokenUsage.record(t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h, sets.input);
+      this.#tokenUsage.record(t.output, sets.output);
+      const usd = c.priced?.breakdown;
+      this.#kind(c, "input", t.input, usd?.input);
+      this.#kind(c, "cache_read", t.cacheRead, usd?.cacheRead);
+      this.#kind(c, "cache_write_5m", t.cacheWrite5m, usd?.cacheWrite5m);
+      this.#kind(c, "cache_write_1h", t.cacheWrite1h, usd?.cacheWrite1h);
+      this.#kind(c, "output", t.output, usd?.output);
+      const saved = c.priced?.cacheSavingsUsd ?? 0;
+      if (saved > 0) this.#cacheSavings.add(saved, c.model, c.feature);
+    }
+    if (c.missedUsd > 0) this.#missedSavings.add(c.missedUsd, c.model, c.feature);
+    if (c.ttftS !== undefined) this.#ttfc.record(c.ttftS, sets.ttfc);
+  }
+
+  /** One token kind's tokens and USD into `ballast.claude.tokens` and `gen_ai.usage.cost`. */
+  #kind(c: CallShape, kind: string, tokens: number, usd: number | undefined): void {
+    if (tokens > 0) this.#tokens.add(tokens, c.model, c.feature, kind);
+    if (usd !== undefined && usd > 0) this.#cost.add(usd, c.model, c.feature, kind);
+  }
 }

@@ -1,10 +1,11 @@
 import Anthropic from "@anthropic-ai/sdk";
+import { priceCall, tokenCounts } from "@ballast/pricing";
 import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagation } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { isoTimestamp } from "../src/call.js";
 import { withClaudeContext } from "../src/index.js";
-import { createInstruments, PointQueue, SumCounter } from "../src/metrics.js";
+import { CallMetrics, SumCounter } from "../src/metrics.js";
 import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
 const BIG = "alpha ".repeat(1200); // 1200 tokens
@@ -139,29 +140,50 @@ describe("summed counters", () => {
   });
 });
 
-describe("queued histogram points", () => {
+describe("queued call metrics", () => {
   it("are all in the collection that follows them, the exporting one at shutdown included", async () => {
     const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
       await import("@opentelemetry/sdk-metrics");
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
     const provider = new MeterProvider({ readers: [reader] });
-    const instruments = createInstruments(provider.getMeter("t"));
-    const count = (name: string) =>
+    const metrics = new CallMetrics(provider.getMeter("t"));
+    const points = (name: string) =>
       exporter
         .getMetrics()
         .at(-1)
-        ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)
-        ?.dataPoints.reduce((n, p) => n + (p.value as { count: number }).count, 0);
-    const points = PointQueue.MAX_QUEUED + 7; // past the cap once, and a remainder still queued
-    for (let i = 0; i < points; i++) instruments.duration.record(0.5, { "gen_ai.request.model": "m" });
-    instruments.tokenUsage.record(12, { "gen_ai.token.type": "input" });
-    await reader.forceFlush(); // in the same turn of the event loop: before any setImmediate
-    expect(count("gen_ai.client.operation.duration")).toBe(points);
-    expect(count("gen_ai.client.token.usage")).toBe(1);
-    instruments.ttfc.record(0.1, {});
+        ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+    const count = (name: string) => points(name).reduce((n, p) => n + (p.value as { count: number }).count, 0);
+    const sum = (name: string) => points(name).reduce((n, p) => n + (p.value as number), 0);
+    const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 20 };
+    const priced = priceCall({ model: MODEL, usage });
+    const call = {
+      model: MODEL,
+      feature: "",
+      provider: "anthropic",
+      responseModel: MODEL,
+      stream: false,
+      errorType: "",
+      stopReason: "end_turn",
+      durationS: 0.5,
+      tokens: tokenCounts(usage),
+      priced,
+      missedUsd: 0,
+      ttftS: undefined,
+    };
+    const calls = CallMetrics.MAX_QUEUED + 7; // past the cap once, and a remainder still queued
+    for (let i = 0; i < calls; i++) metrics.record(call);
+    await reader.forceFlush(); // in the same turn of the event loop: before the drain timer
+    expect(count("gen_ai.client.operation.duration")).toBe(calls);
+    expect(count("gen_ai.client.token.usage")).toBe(2 * calls);
+    expect(sum("ballast.claude.tokens")).toBe(35 * calls);
+    expect(sum("gen_ai.usage.cost")).toBeCloseTo(calls * (priced?.usd ?? Number.NaN), 12);
+    expect(sum("ballast.claude.cache_savings")).toBeCloseTo(calls * (priced?.cacheSavingsUsd ?? Number.NaN), 12);
+    metrics.record({ ...call, stream: true, ttftS: 0.1, durationS: undefined, tokens: undefined, priced: undefined });
     await provider.shutdown();
     expect(count("gen_ai.client.operation.time_to_first_chunk")).toBe(1);
+    expect(count("gen_ai.client.operation.duration")).toBe(calls); // a batch result has no duration
+    expect(count("gen_ai.client.token.usage")).toBe(2 * calls);
   });
 });
 
