@@ -9,8 +9,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
-import { guard } from "./diag-once.js";
-import { costAttributes, warnUnpriced } from "./enrich.js";
+import { failedOnce } from "./diag-once.js";
+import { addCostAttributes, warnUnpriced } from "./enrich.js";
 import type { CallMetrics } from "./metrics.js";
 import {
   ATTR_ERROR_TYPE,
@@ -338,7 +338,11 @@ export class ClaudeCall {
       if (typeof onSpan === "string") this.#requestId = onSpan;
       else this.requestIdFrom(this.#streamResponse);
     }
-    guard("recording a call", () => this.#record(outcome, error));
+    try {
+      this.#record(outcome, error);
+    } catch (problem) {
+      failedOnce("recording a call", problem);
+    }
   }
 
   #record(outcome: StreamEnd, error: unknown): void {
@@ -437,7 +441,7 @@ export class ClaudeCall {
     else if (this.#usage) {
       a[ATTR_USAGE_CACHE_WRITE] = write;
       a[ATTR_USAGE_CACHE_CREATION] = write;
-      Object.assign(a, costAttributes(priced));
+      addCostAttributes(a, priced);
     }
     return a;
   }

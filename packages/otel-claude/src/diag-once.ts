@@ -12,12 +12,17 @@ export function warnOnce(key: string, message: string, error?: unknown): void {
   diag.warn(`@ballast/otel-claude: ${message}`, error instanceof Error ? error.message : (error ?? ""));
 }
 
-/** Runs `fn`, reporting (once per key) instead of throwing. */
+/** Reports (once per key) that the step `key` threw: the call goes on without it. */
+export function failedOnce(key: string, error: unknown): void {
+  warnOnce(key, `${key} failed; the call goes on without it`, error);
+}
+
+/** Runs `fn`, reporting (once per key) instead of throwing. On a call's path, try/catch with failedOnce: no closure. */
 export function guard<T>(key: string, fn: () => T): T | undefined {
   try {
     return fn();
   } catch (error) {
-    warnOnce(key, `${key} failed; the call goes on without it`, error);
+    failedOnce(key, error);
     return undefined;
   }
 }

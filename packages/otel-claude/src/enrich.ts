@@ -60,11 +60,15 @@ export function enrichmentAttributes(a: Attributes, table: PriceTable | undefine
   if (!usage || typeof model !== "string") return out;
   const price = priceCall({ model, usage, batch }, table);
   if (!price) warnUnpriced(model);
-  return { ...out, ...costAttributes(price) };
+  return addCostAttributes(out, price);
 }
 
-/** The cost attributes of a call priced (or not) already: no second pricing of the same call. */
-export function costAttributes(price: CallPrice | undefined): Attributes {
-  if (!price) return { [ATTR_PRICING_MODEL]: "unknown" };
-  return { [ATTR_COST]: price.usd, [ATTR_CACHE_SAVINGS]: price.cacheSavingsUsd, [ATTR_PRICING_MODEL]: price.priceId };
+/** Adds to `a` the cost attributes of a call priced (or not) already: no second pricing of the same call. */
+export function addCostAttributes(a: Attributes, price: CallPrice | undefined): Attributes {
+  if (price) {
+    a[ATTR_COST] = price.usd;
+    a[ATTR_CACHE_SAVINGS] = price.cacheSavingsUsd;
+  }
+  a[ATTR_PRICING_MODEL] = price ? price.priceId : "unknown";
+  return a;
 }

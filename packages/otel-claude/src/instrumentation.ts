@@ -7,7 +7,7 @@ import {
   isWrapped,
 } from "@opentelemetry/instrumentation";
 import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType, type SdkResponse } from "./call.js";
-import { guard, warnOnce } from "./diag-once.js";
+import { failedOnce, guard, warnOnce } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
@@ -238,7 +238,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
   }
 
   #emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void {
-    guard("emitting the log record", () =>
+    try {
       this.logger.emit({
         eventName: LOG_EVENT,
         severityNumber: record.error ? SeverityNumber.WARN : SeverityNumber.INFO,
@@ -246,8 +246,10 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
         timestamp: timeMs,
         body: record as never,
         context: ctx,
-      }),
-    );
+      });
+    } catch (error) {
+      failedOnce("emitting the log record", error);
+    }
     const onCall = this.getConfig().onCall;
     if (onCall) guard("onCall", () => onCall(record));
   }
@@ -257,15 +259,21 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     return function create(this: unknown, ...args: unknown[]) {
       const [body] = args;
       const client = (this as { _client?: Json })?._client;
-      const call =
-        instrumentation.isEnabled() && client && typeof body === "object" && body !== null
-          ? guard("starting a call", () =>
-              instrumentation.#startCall(client, body as Json, args[1] as Json | undefined),
-            )
-          : undefined;
+      let call: ClaudeCall | undefined;
+      if (instrumentation.isEnabled() && client && typeof body === "object" && body !== null) {
+        try {
+          call = instrumentation.#startCall(client, body as Json, args[1] as Json | undefined);
+        } catch (error) {
+          failedOnce("starting a call", error);
+        }
+      }
       if (!call) return original.apply(this, args);
       const promise = context.with(call.context, () => original.apply(this, args));
-      guard("observing a call", () => observe(call, promise as SdkPromise));
+      try {
+        observe(call, promise as SdkPromise);
+      } catch (error) {
+        failedOnce("observing a call", error);
+      }
       return promise;
     };
   }
@@ -380,7 +388,11 @@ function observedParse(call: ClaudeCall, parse: AnyFn): AnyFn {
     throw error;
   };
   const parsed = (data: unknown) => {
-    guard("observing a response", () => observed(call, data));
+    try {
+      observed(call, data);
+    } catch (error) {
+      failedOnce("observing a response", error);
+    }
     return data;
   };
   return function (this: unknown, ...args: unknown[]) {

@@ -2,7 +2,7 @@ import type { PriceTable } from "@ballast/pricing";
 import type { Context } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
 import { callFrom } from "./call.js";
-import { guard } from "./diag-once.js";
+import { failedOnce } from "./diag-once.js";
 import { enrichmentAttributes } from "./enrich.js";
 import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_RESPONSE_CACHE, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
 
@@ -43,29 +43,36 @@ export class ClaudeSpanProcessor {
   }
 
   onStart(span: EnrichableSpan, parentContext: Context): void {
-    guard("span processor onStart", () => {
-      if (!isSdkClaudeSpan(span)) return;
-      const call = callFrom(parentContext);
-      if (call && !call.span && span.name === "anthropic.messages.create") {
-        call.span = span as never;
-        const attributes = call.startAttributes();
-        if (attributes) span.setAttributes(attributes);
-        return;
-      }
-      const who = attributionFrom(parentContext);
-      if (who.userId) span.setAttribute(ATTR_USER_ID, who.userId);
-      if (who.feature) span.setAttribute(ATTR_FEATURE, who.feature);
-      if (Object.keys(who.attributes).length > 0) span.setAttributes(who.attributes);
-    });
+    try {
+      if (isSdkClaudeSpan(span)) this.#attribute(span, parentContext);
+    } catch (error) {
+      failedOnce("span processor onStart", error);
+    }
+  }
+
+  #attribute(span: EnrichableSpan, parentContext: Context): void {
+    const call = callFrom(parentContext);
+    if (call && !call.span && span.name === "anthropic.messages.create") {
+      call.span = span as never;
+      const attributes = call.startAttributes();
+      if (attributes) span.setAttributes(attributes);
+      return;
+    }
+    const who = attributionFrom(parentContext);
+    if (who.userId) span.setAttribute(ATTR_USER_ID, who.userId);
+    if (who.feature) span.setAttribute(ATTR_FEATURE, who.feature);
+    if (Object.keys(who.attributes).length > 0) span.setAttributes(who.attributes);
   }
 
   onEnding(span: EnrichableSpan): void {
-    guard("span processor onEnding", () => {
+    try {
       if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
       // an answer @ballast/response-cache replayed used no tokens
       if (span.attributes[ATTR_RESPONSE_CACHE] !== undefined) return;
       span.setAttributes(enrichmentAttributes(span.attributes as never, this.#pricing));
-    });
+    } catch (error) {
+      failedOnce("span processor onEnding", error);
+    }
   }
 
   onEnd(): void {}
