@@ -12,6 +12,8 @@ export interface ClaudeContext {
 
 const KEY = Symbol.for("ballast.claude.context");
 const MAX_ID_LENGTH = 256;
+// shared by every call without extra attributes; frozen, since callers only read it
+const NONE: Record<string, AttributeValue> = Object.freeze({});
 
 function check(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -49,6 +51,6 @@ export function attributionFrom(ctx: Context): Required<Pick<ClaudeContext, "att
   return {
     userId: own?.userId ?? baggage?.getEntry(ATTR_USER_ID)?.value,
     feature: own?.feature ?? baggage?.getEntry(ATTR_FEATURE)?.value,
-    attributes: own?.attributes ?? {},
+    attributes: own?.attributes ?? NONE,
   };
 }

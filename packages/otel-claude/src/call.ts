@@ -252,7 +252,8 @@ export class ClaudeCall {
    */
   startAttributes(): Attributes | undefined {
     const body = this.#body;
-    const sampled = SAMPLING.some(([, field]) => typeof body[field] === "number");
+    const sampled =
+      typeof body.temperature === "number" || typeof body.top_p === "number" || typeof body.top_k === "number";
     if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;

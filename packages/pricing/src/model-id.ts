@@ -25,27 +25,26 @@ export function indexTable(table: PriceTable): Map<string, PriceEntry> {
   return index;
 }
 
-const indexes = new WeakMap<PriceTable, Map<string, PriceEntry>>();
-// Model ids repeat on every call: remember each resolution (bounded, per table).
-const resolved = new WeakMap<PriceTable, Map<string, PriceEntry | undefined>>();
+interface TableLookup {
+  index: Map<string, PriceEntry>;
+  // Model ids repeat on every call: each resolution is remembered (bounded).
+  resolved: Map<string, PriceEntry | undefined>;
+}
+const lookups = new WeakMap<PriceTable, TableLookup>();
 const MAX_RESOLVED = 1000;
 
 /** The table entry that prices `model`, or undefined when the table does not know it. */
 export function resolvePriceEntry(model: string, table: PriceTable): PriceEntry | undefined {
-  let index = indexes.get(table);
-  if (!index) {
-    index = indexTable(table);
-    indexes.set(table, index);
+  let lookup = lookups.get(table);
+  if (!lookup) {
+    lookup = { index: indexTable(table), resolved: new Map() };
+    lookups.set(table, lookup);
   }
-  let cache = resolved.get(table);
-  if (!cache) {
-    cache = new Map();
-    resolved.set(table, cache);
-  }
-  if (cache.has(model)) return cache.get(model);
+  const known = lookup.resolved.get(model);
+  if (known !== undefined || lookup.resolved.has(model)) return known;
   const id = normalizeModelId(model);
-  const entry = index.get(id) ?? index.get(id.replace(/-(\d{8}|latest)$/, ""));
-  if (cache.size >= MAX_RESOLVED) cache.clear();
-  cache.set(model, entry);
+  const entry = lookup.index.get(id) ?? lookup.index.get(id.replace(/-(\d{8}|latest)$/, ""));
+  if (lookup.resolved.size >= MAX_RESOLVED) lookup.resolved.clear();
+  lookup.resolved.set(model, entry);
   return entry;
 }
