@@ -90,7 +90,7 @@ export class SumCounter {
 }
 
 /** What a call's metrics are labelled with (TELEMETRY.md); absent parts are `""`. */
-export interface CallShape {
+interface CallShape {
   model: string;
   feature: string;
   provider: string;
@@ -125,7 +125,7 @@ interface CallAttributes {
  * of its own for its metrics (the SDK still hashes each set per point). Cleared when it passes
  * MAX_SHAPES, so memory stays bounded whatever the models and features.
  */
-export class CallAttributeCache {
+class CallAttributeCache {
   readonly #sets = new Map<string, CallAttributes>();
   static readonly MAX_SHAPES = 2000;
 
@@ -240,11 +240,11 @@ export class CallMetrics {
 
   #count(c: CallFigures): void {
     const sets = this.#attributes.get(c);
-    if (c.durationS !== undefined) this.#duration.record(c.durationS, sets.duration);
+    if (c.durationS !== undefined) point(this.#duration, c.durationS, sets.duration);
     const t = c.tokens;
     if (t) {
-      this.#tokenUsage.record(t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h, sets.input);
-      this.#tokenUsage.record(t.output, sets.output);
+      point(this.#tokenUsage, t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h, sets.input);
+      point(this.#tokenUsage, t.output, sets.output);
       const usd = c.priced?.breakdown;
       this.#kind(c, "input", t.input, usd?.input);
       this.#kind(c, "cache_read", t.cacheRead, usd?.cacheRead);
@@ -255,12 +255,21 @@ export class CallMetrics {
       if (saved > 0) this.#cacheSavings.add(saved, c.model, c.feature);
     }
     if (c.missedUsd > 0) this.#missedSavings.add(c.missedUsd, c.model, c.feature);
-    if (c.ttftS !== undefined) this.#ttfc.record(c.ttftS, sets.ttfc);
+    if (c.ttftS !== undefined) point(this.#ttfc, c.ttftS, sets.ttfc);
   }
 
   /** One token kind's tokens and USD into `ballast.claude.tokens` and `gen_ai.usage.cost`. */
   #kind(c: CallShape, kind: string, tokens: number, usd: number | undefined): void {
     if (tokens > 0) this.#tokens.add(tokens, c.model, c.feature, kind);
     if (usd !== undefined && usd > 0) this.#cost.add(usd, c.model, c.feature, kind);
+  }
+}
+
+/** A point into the SDK's histogram: one that throws costs that point only, not the call's counts. */
+function point(histogram: Histogram, value: number, attributes: Attributes): void {
+  try {
+    histogram.record(value, attributes);
+  } catch (error) {
+    warnOnce("histogram", "recording a histogram point failed; the call goes on without it", error);
   }
 }

@@ -187,6 +187,51 @@ describe("queued call metrics", () => {
   });
 });
 
+describe("a histogram that throws", () => {
+  it("costs its own points only: the call's counters are still counted", async () => {
+    const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
+      await import("@opentelemetry/sdk-metrics");
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const real = provider.getMeter("t");
+    const meter = Object.create(real, {
+      createHistogram: {
+        value: () => ({
+          record: () => {
+            throw new Error("histogram down");
+          },
+        }),
+      },
+    });
+    const metrics = new CallMetrics(meter);
+    const usage = { input_tokens: 10, output_tokens: 5 };
+    for (let i = 0; i < 3; i++) {
+      metrics.record({
+        model: MODEL,
+        feature: "",
+        provider: "anthropic",
+        responseModel: MODEL,
+        stream: false,
+        errorType: "",
+        stopReason: "end_turn",
+        durationS: 0.5,
+        tokens: tokenCounts(usage),
+        priced: priceCall({ model: MODEL, usage }),
+        missedUsd: 0,
+        ttftS: undefined,
+      });
+    }
+    await reader.forceFlush();
+    const tokens = exporter
+      .getMetrics()
+      .at(-1)
+      ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === "ballast.claude.tokens")?.dataPoints;
+    expect(tokens?.reduce((n, p) => n + (p.value as number), 0)).toBe(45);
+    await provider.shutdown();
+  });
+});
+
 describe("log record timestamps", () => {
   it("are Date's ISO strings, whatever the millisecond and in whatever order calls finish", () => {
     const base = Date.UTC(2026, 11, 31, 23, 59, 59, 0);
