@@ -5,9 +5,8 @@
 // both figures and the ratio is nearer 1 than bench/otel-overhead.ts's, where the client has a core to
 // itself: a figure for comparing two versions of otel-claude, not for the target.
 //   node bench/otel-overhead-paired.ts [--calls 20000] [--streams 2000] [--rounds 6]
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { parseArgs } from "node:util";
+import { runWorker, startMock } from "./otel-processes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -19,28 +18,7 @@ const { values } = parseArgs({
 for (const [k, v] of Object.entries(values)) {
   if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
 }
-const here = (file: string) => new URL(file, import.meta.url).pathname;
-
-async function mockServer() {
-  const server = spawn(process.execPath, [here("./mock-server.ts")], { stdio: ["pipe", "pipe", "inherit"] });
-  const [line] = (await once(server.stdout, "data")) as [Buffer];
-  return { url: (JSON.parse(line.toString()) as { url: string }).url, stop: () => server.stdin.end() };
-}
-
-async function worker(mode: string, url: string, calls: string, streams: string): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, ["--expose-gc", here("./otel-overhead-worker.ts"), mode, url, calls, streams], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  const [code] = (await once(child, "exit")) as [number];
-  if (code !== 0) throw new Error(`${mode} worker exited ${code}`);
-  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
-}
-
-const mocks = [await mockServer(), await mockServer()];
+const mocks = [await startMock(), await startMock()];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 // Calls and streams in separate pairs: a pair's two workers would otherwise reach their streams at
 // different times, one still making calls while the other streams.
@@ -56,7 +34,7 @@ for (const [label, key, calls, streams] of phases) {
   for (let round = 0; round < Number(values.rounds); round++) {
     // the first started and the mock each gets change every round
     const order = round % 2 === 0 ? ["native", "ballast"] : ["ballast", "native"];
-    const runs = new Map(order.map((mode, i) => [mode, worker(mode, mocks[i]!.url, calls, streams)]));
+    const runs = new Map(order.map((mode, i) => [mode, runWorker([mode, mocks[i]!.url, calls, streams])]));
     const [native, ballast] = await Promise.all([runs.get("native")!, runs.get("ballast")!]);
     ratios.push((ballast[key] ?? 0) / (native[key] ?? 1));
   }

@@ -5,9 +5,8 @@
 //   ballast — the same plus ClaudeInstrumentation + ClaudeSpanProcessor + metrics + log records
 // Target: ballast ≥ 95% of native. Heap after --heap-calls (100k) within 5 MB of the heap after 10k.
 //   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { parseArgs } from "node:util";
+import { runWorker, startMock } from "./otel-processes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,26 +19,9 @@ const { values } = parseArgs({
 for (const [k, v] of Object.entries(values)) {
   if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
 }
-const here = (file: string) => new URL(file, import.meta.url).pathname;
-
-const server = spawn(process.execPath, [here("./mock-server.ts")], { stdio: ["pipe", "pipe", "inherit"] });
-const [line] = (await once(server.stdout, "data")) as [Buffer];
-const { url } = JSON.parse(line.toString()) as { url: string };
-
-async function worker(mode: string, extra: string[] = []): Promise<Record<string, number>> {
-  const child = spawn(
-    process.execPath,
-    ["--expose-gc", here("./otel-overhead-worker.ts"), mode, url, values.calls!, values.streams!, ...extra],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  const [code] = (await once(child, "exit")) as [number];
-  if (code !== 0) throw new Error(`${mode} worker exited ${code}`);
-  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
-}
+const mock = await startMock();
+const worker = (mode: string, extra: string[] = []) =>
+  runWorker([mode, mock.url, values.calls!, values.streams!, ...extra]);
 
 const modes = ["none", "native", "ballast", "traceloop", "openinference"] as const;
 const runs: Record<string, Array<Record<string, number>>> = {
@@ -54,7 +36,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
   for (const mode of order) runs[mode]!.push(await worker(mode));
 }
 const heap = await worker("ballast", [values["heap-calls"]!]);
-server.stdin.end();
+mock.stop();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const m = (mode: string, key: string) => median(runs[mode]!.map((r) => r[key] ?? 0));

@@ -140,62 +140,70 @@ describe("summed counters", () => {
   });
 });
 
+/** A real MeterProvider whose reader exports only when asked, and what its last export holds. */
+async function exportingMeter() {
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import(
+    "@opentelemetry/sdk-metrics"
+  );
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const points = (name: string) =>
+    exporter
+      .getMetrics()
+      .at(-1)
+      ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+  return {
+    provider,
+    reader,
+    meter: provider.getMeter("t"),
+    count: (name: string) => points(name).reduce((n, p) => n + (p.value as { count: number }).count, 0),
+    sum: (name: string) => points(name).reduce((n, p) => n + (p.value as number), 0),
+  };
+}
+
+/** A finished call as CallMetrics takes it: 10 input, 20 cache-read and 5 output tokens, priced. */
+function finishedCall() {
+  const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 20 };
+  return {
+    model: MODEL,
+    feature: "",
+    provider: "anthropic",
+    responseModel: MODEL,
+    stream: false,
+    errorType: "",
+    stopReason: "end_turn",
+    durationS: 0.5 as number | undefined,
+    tokens: tokenCounts(usage),
+    priced: priceCall({ model: MODEL, usage }),
+    missedUsd: 0,
+    ttftS: undefined as number | undefined,
+  };
+}
+
 describe("queued call metrics", () => {
   it("are all in the collection that follows them, the exporting one at shutdown included", async () => {
-    const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
-      await import("@opentelemetry/sdk-metrics");
-    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-    const provider = new MeterProvider({ readers: [reader] });
-    const metrics = new CallMetrics(provider.getMeter("t"));
-    const points = (name: string) =>
-      exporter
-        .getMetrics()
-        .at(-1)
-        ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
-    const count = (name: string) => points(name).reduce((n, p) => n + (p.value as { count: number }).count, 0);
-    const sum = (name: string) => points(name).reduce((n, p) => n + (p.value as number), 0);
-    const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 20 };
-    const priced = priceCall({ model: MODEL, usage });
-    const call = {
-      model: MODEL,
-      feature: "",
-      provider: "anthropic",
-      responseModel: MODEL,
-      stream: false,
-      errorType: "",
-      stopReason: "end_turn",
-      durationS: 0.5,
-      tokens: tokenCounts(usage),
-      priced,
-      missedUsd: 0,
-      ttftS: undefined,
-    };
+    const { provider, reader, meter, count, sum } = await exportingMeter();
+    const metrics = new CallMetrics(meter);
+    const call = finishedCall();
     const calls = CallMetrics.MAX_QUEUED + 7; // past the cap once, and a remainder still queued
     for (let i = 0; i < calls; i++) metrics.record(call);
     await reader.forceFlush(); // in the same turn of the event loop: before the drain timer
     expect(count("gen_ai.client.operation.duration")).toBe(calls);
     expect(count("gen_ai.client.token.usage")).toBe(2 * calls);
     expect(sum("ballast.claude.tokens")).toBe(35 * calls);
-    expect(sum("gen_ai.usage.cost")).toBeCloseTo(calls * (priced?.usd ?? Number.NaN), 12);
-    expect(sum("ballast.claude.cache_savings")).toBeCloseTo(calls * (priced?.cacheSavingsUsd ?? Number.NaN), 12);
+    expect(sum("gen_ai.usage.cost")).toBeCloseTo(calls * (call.priced?.usd ?? Number.NaN), 12);
+    expect(sum("ballast.claude.cache_savings")).toBeCloseTo(calls * (call.priced?.cacheSavingsUsd ?? Number.NaN), 12);
     metrics.record({ ...call, stream: true, ttftS: 0.1, durationS: undefined, tokens: undefined, priced: undefined });
     await provider.shutdown();
     expect(count("gen_ai.client.operation.time_to_first_chunk")).toBe(1);
     expect(count("gen_ai.client.operation.duration")).toBe(calls); // a batch result has no duration
     expect(count("gen_ai.client.token.usage")).toBe(2 * calls);
   });
-});
 
-describe("a histogram that throws", () => {
-  it("costs its own points only: the call's counters are still counted", async () => {
-    const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
-      await import("@opentelemetry/sdk-metrics");
-    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-    const provider = new MeterProvider({ readers: [reader] });
-    const real = provider.getMeter("t");
-    const meter = Object.create(real, {
+  it("survive a histogram that throws: it costs its own points only, not the call's counters", async () => {
+    const { provider, reader, meter, sum } = await exportingMeter();
+    const throwing = Object.create(meter, {
       createHistogram: {
         value: () => ({
           record: () => {
@@ -204,30 +212,10 @@ describe("a histogram that throws", () => {
         }),
       },
     });
-    const metrics = new CallMetrics(meter);
-    const usage = { input_tokens: 10, output_tokens: 5 };
-    for (let i = 0; i < 3; i++) {
-      metrics.record({
-        model: MODEL,
-        feature: "",
-        provider: "anthropic",
-        responseModel: MODEL,
-        stream: false,
-        errorType: "",
-        stopReason: "end_turn",
-        durationS: 0.5,
-        tokens: tokenCounts(usage),
-        priced: priceCall({ model: MODEL, usage }),
-        missedUsd: 0,
-        ttftS: undefined,
-      });
-    }
+    const metrics = new CallMetrics(throwing);
+    for (let i = 0; i < 3; i++) metrics.record(finishedCall());
     await reader.forceFlush();
-    const tokens = exporter
-      .getMetrics()
-      .at(-1)
-      ?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === "ballast.claude.tokens")?.dataPoints;
-    expect(tokens?.reduce((n, p) => n + (p.value as number), 0)).toBe(45);
+    expect(sum("ballast.claude.tokens")).toBe(3 * 35);
     await provider.shutdown();
   });
 });
