@@ -213,6 +213,8 @@ export class ClaudeCall {
   readonly #settings: CallSettings;
   readonly #body: Json;
   readonly #client: Json;
+  // the caller's context, not this.context: a queued metric point must not keep the call (and its reply) alive
+  readonly #parent: Context;
 
   /** a Message Batches result: priced at the batch rate, no duration (the batch's timing is not the call's) */
   readonly batch: boolean;
@@ -229,6 +231,7 @@ export class ClaudeCall {
     this.userId = who.userId;
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
+    this.#parent = parent;
     this.context = new ChildContext(parent, CALL_KEY, this);
   }
 
@@ -374,6 +377,7 @@ export class ClaudeCall {
       priced,
       missedUsd,
       ttftS: this.#ttftMs === undefined ? undefined : this.#ttftMs / 1000,
+      context: this.#parent,
     });
 
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);

@@ -1,5 +1,5 @@
 import type { CallPrice, TokenCounts } from "@ballast/pricing";
-import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
+import type { Attributes, Context, Histogram, Meter } from "@opentelemetry/api";
 import { guard, warnOnce } from "./diag-once.js";
 import {
   ATTR_ERROR_TYPE,
@@ -110,6 +110,8 @@ export interface CallFigures extends CallShape {
   missedUsd: number;
   /** seconds to the first content chunk of a stream */
   ttftS: number | undefined;
+  /** the context the call was made in: what a View's attributes processor sees for its points */
+  context: Context;
 }
 
 /** The attribute sets of one shape of call: the duration, token usage and time-to-first-chunk points. */
@@ -240,11 +242,11 @@ export class CallMetrics {
 
   #count(c: CallFigures): void {
     const sets = this.#attributes.get(c);
-    if (c.durationS !== undefined) point(this.#duration, c.durationS, sets.duration);
+    if (c.durationS !== undefined) point(this.#duration, c.durationS, sets.duration, c.context);
     const t = c.tokens;
     if (t) {
-      point(this.#tokenUsage, t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h, sets.input);
-      point(this.#tokenUsage, t.output, sets.output);
+      point(this.#tokenUsage, t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h, sets.input, c.context);
+      point(this.#tokenUsage, t.output, sets.output, c.context);
       const usd = c.priced?.breakdown;
       this.#kind(c, "input", t.input, usd?.input);
       this.#kind(c, "cache_read", t.cacheRead, usd?.cacheRead);
@@ -255,7 +257,7 @@ export class CallMetrics {
       if (saved > 0) this.#cacheSavings.add(saved, c.model, c.feature);
     }
     if (c.missedUsd > 0) this.#missedSavings.add(c.missedUsd, c.model, c.feature);
-    if (c.ttftS !== undefined) point(this.#ttfc, c.ttftS, sets.ttfc);
+    if (c.ttftS !== undefined) point(this.#ttfc, c.ttftS, sets.ttfc, c.context);
   }
 
   /** One token kind's tokens and USD into `ballast.claude.tokens` and `gen_ai.usage.cost`. */
@@ -266,9 +268,9 @@ export class CallMetrics {
 }
 
 /** A point into the SDK's histogram: one that throws costs that point only, not the call's counts. */
-function point(histogram: Histogram, value: number, attributes: Attributes): void {
+function point(histogram: Histogram, value: number, attributes: Attributes, context: Context): void {
   try {
-    histogram.record(value, attributes);
+    histogram.record(value, attributes, context);
   } catch (error) {
     warnOnce("histogram", "recording a histogram point failed; the call goes on without it", error);
   }

@@ -1,6 +1,14 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { priceCall, tokenCounts } from "@ballast/pricing";
-import { type DiagLogger, DiagLogLevel, diag, context as otelContext, propagation } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  type DiagLogger,
+  DiagLogLevel,
+  diag,
+  context as otelContext,
+  propagation,
+} from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { isoTimestamp } from "../src/call.js";
@@ -178,6 +186,7 @@ function finishedCall() {
     priced: priceCall({ model: MODEL, usage }),
     missedUsd: 0,
     ttftS: undefined as number | undefined,
+    context: otelContext.active(),
   };
 }
 
@@ -199,6 +208,25 @@ describe("queued call metrics", () => {
     expect(count("gen_ai.client.operation.time_to_first_chunk")).toBe(1);
     expect(count("gen_ai.client.operation.duration")).toBe(calls); // a batch result has no duration
     expect(count("gen_ai.client.token.usage")).toBe(2 * calls);
+  });
+
+  it("reach a View's attributes processor with the context each call was made in", async () => {
+    const tenant = {
+      process: (attributes: Attributes, ctx?: Context) => ({
+        ...attributes,
+        tenant: (ctx && propagation.getBaggage(ctx)?.getEntry("tenant")?.value) ?? "none",
+      }),
+    };
+    const t = setupTelemetry({
+      views: [{ instrumentName: "gen_ai.client.operation.duration", attributesProcessors: [tenant] }],
+    });
+    const c = client(Anthropic, await mock());
+    for (const name of ["a", "b"]) {
+      const baggage = propagation.createBaggage({ tenant: { value: name } });
+      await otelContext.with(propagation.setBaggage(otelContext.active(), baggage), () => c.messages.create(ask("Hi")));
+    }
+    const points = (await t.metrics()).get("gen_ai.client.operation.duration")!; // queued until this collection
+    expect(points.map((p) => p.attributes.tenant).sort()).toEqual(["a", "b"]);
   });
 
   it("survive a histogram that throws: it costs its own points only, not the call's counters", async () => {

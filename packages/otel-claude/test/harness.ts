@@ -10,6 +10,7 @@ import {
   type Histogram,
   MeterProvider,
   MetricReader,
+  type ViewOptions,
 } from "@opentelemetry/sdk-metrics";
 import {
   AlwaysOffSampler,
@@ -69,7 +70,12 @@ afterEach(async () => {
 });
 
 export function setupTelemetry(
-  options: { sampled?: boolean; config?: ClaudeInstrumentationConfig; extraProcessors?: SpanProcessor[] } = {},
+  options: {
+    sampled?: boolean;
+    config?: ClaudeInstrumentationConfig;
+    extraProcessors?: SpanProcessor[];
+    views?: ViewOptions[];
+  } = {},
 ): Telemetry {
   const spans = new InMemorySpanExporter();
   const logs = new InMemoryLogRecordExporter();
@@ -83,7 +89,7 @@ export function setupTelemetry(
     ],
   });
   const reader = new TestReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
+  const meterProvider = new MeterProvider({ readers: [reader], views: options.views });
   const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
   trace.disable();
   trace.setGlobalTracerProvider(tracerProvider);
