@@ -1,6 +1,6 @@
-// The OTel set-up the in-process otel-claude benches share: SDK native tracing through a tracer
-// provider with ClaudeSpanProcessor, and ClaudeInstrumentation with metrics and log records, every
-// exporter accepting and dropping everything (the benches measure recording, not the network).
+// The OTel set-up the otel-claude benches share: ClaudeInstrumentation with metrics and log records on
+// a tracer provider with ClaudeSpanProcessor, every exporter accepting and dropping everything (the
+// benches measure recording, not the network).
 import * as sdk from "@anthropic-ai/sdk";
 import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
@@ -9,20 +9,17 @@ import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 
-/** Registers the providers and patches `@anthropic-ai/sdk`; enable() / disable() switch Ballast. */
-export function instrumentSdk(): ClaudeInstrumentation {
-  const drop = {
-    export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
-    shutdown: async () => {},
-    forceFlush: async () => {},
-  };
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const tp = new TracerProvider({
-    spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
-  });
-  trace.setGlobalTracerProvider(tp);
+/** An exporter that accepts and drops everything. */
+const drop = {
+  export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
+  shutdown: async () => {},
+  forceFlush: async () => {},
+};
+
+/** Patches `@anthropic-ai/sdk` with ClaudeInstrumentation on `tracerProvider`, metrics and logs dropped. */
+export function instrumentOn(tracerProvider: TracerProvider): ClaudeInstrumentation {
   const inst = new ClaudeInstrumentation();
-  inst.setTracerProvider(tp);
+  inst.setTracerProvider(tracerProvider);
   inst.setMeterProvider(
     new MeterProvider({
       readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
@@ -33,4 +30,14 @@ export function instrumentSdk(): ClaudeInstrumentation {
   );
   inst.manuallyInstrument(sdk);
   return inst;
+}
+
+/** Registers the providers and patches `@anthropic-ai/sdk`; enable() / disable() switch Ballast. */
+export function instrumentSdk(): ClaudeInstrumentation {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const tp = new TracerProvider({
+    spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
+  });
+  trace.setGlobalTracerProvider(tp);
+  return instrumentOn(tp);
 }

@@ -1,22 +1,14 @@
 // One configuration of bench/otel-overhead in its own process (OTel globals are per process).
 //   node --expose-gc otel-overhead-worker.ts <none|native|ballast> <mock-url> <calls> <streams> [heap]
 import Anthropic, * as sdk from "@anthropic-ai/sdk";
-import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { instrumentOn } from "./otel-instrumented.ts";
 
 const [mode = "none", url = "", callsArg = "20000", streamsArg = "2000", heapArg] = process.argv.slice(2);
 const CONCURRENCY = 16;
-
-// Exporters that accept and drop everything: the benchmark measures recording, not the network.
-const drop = {
-  export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
-  shutdown: async () => {},
-  forceFlush: async () => {},
-};
 
 // Counts exported spans, to report how many spans each call gets.
 let spans = 0;
@@ -37,19 +29,7 @@ if (mode !== "none") {
     spanProcessors: mode === "ballast" ? [new ClaudeSpanProcessor(), ...processors] : processors,
   });
   trace.setGlobalTracerProvider(tracerProvider);
-  if (mode === "ballast") {
-    const instrumentation = new ClaudeInstrumentation();
-    instrumentation.setTracerProvider(tracerProvider);
-    instrumentation.setMeterProvider(
-      new MeterProvider({
-        readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
-      }),
-    );
-    instrumentation.setLoggerProvider(
-      new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
-    );
-    instrumentation.manuallyInstrument(sdk);
-  }
+  if (mode === "ballast") instrumentOn(tracerProvider);
   if (mode === "traceloop" || mode === "openinference") {
     // The peers, set up as their READMEs say, on the same SDK and the same tracer provider.
     try {
