@@ -255,14 +255,13 @@ export class ClaudeCall {
    */
   startAttributes(): Attributes | undefined {
     const body = this.#body;
-    const sampled =
-      typeof body.temperature === "number" || typeof body.top_p === "number" || typeof body.top_k === "number";
+    let sampled: Attributes | undefined;
+    for (const [key, field] of SAMPLING) if (typeof body[field] === "number") (sampled ??= {})[key] = body[field];
     if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;
     if (this.feature) a[ATTR_FEATURE] = this.feature;
-    for (const [key, field] of SAMPLING) if (typeof body[field] === "number") a[key] = body[field];
-    return a;
+    return sampled ? Object.assign(a, sampled) : a;
   }
 
   /** Our own span, shaped like the SDK's native one, for SDK versions that trace nothing. */
