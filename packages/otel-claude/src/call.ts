@@ -256,7 +256,11 @@ export class ClaudeCall {
   startAttributes(): Attributes | undefined {
     const body = this.#body;
     let sampled: Attributes | undefined;
-    for (const [key, field] of SAMPLING) if (typeof body[field] === "number") (sampled ??= {})[key] = body[field];
+    for (const [key, field] of SAMPLING) {
+      if (typeof body[field] !== "number") continue;
+      sampled ??= {};
+      sampled[key] = body[field];
+    }
     if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;
