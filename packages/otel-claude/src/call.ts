@@ -10,7 +10,7 @@ import {
 } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
 import { failedOnce } from "./diag-once.js";
-import { addCostAttributes, warnUnpriced } from "./enrich.js";
+import { addCostAttributes, usageFromAttributes, warnUnpriced } from "./enrich.js";
 import type { CallMetrics } from "./metrics.js";
 import {
   ATTR_ERROR_TYPE,
@@ -52,6 +52,11 @@ import type { StreamEnd } from "./stream-observer.js";
 type Json = Record<string, unknown>;
 /** The fetch Response the SDK got, as far as Ballast reads it. */
 export type SdkResponse = { headers?: { get(name: string): string | null } };
+/** The SDK's span of a call as it ends, as far as Ballast reads it. */
+export interface EndingSpan {
+  attributes: Attributes;
+  status?: { code: number };
+}
 
 /** The per-call log record (TELEMETRY.md), handed to `onCall` and emitted as `ballast.claude.call`. */
 export interface ClaudeCallRecord {
@@ -198,6 +203,15 @@ export class ClaudeCall {
   /** the span of this call: the SDK's (linked by the span processor) or our own */
   span: Span | undefined;
   ownSpan = false;
+  /** the span is the SDK's and ClaudeSpanProcessor sees it start and end */
+  spanWatched = false;
+  /**
+   * The call is finished from its SDK span as that ends (`finishFromSpan`): the span holds what the
+   * call's record needs, so its parsed body and stream events are not observed.
+   */
+  endsWithSpan = false;
+  /** a stream's AbortController: the caller's abort, told apart from the caller closing the stream */
+  controller: AbortController | undefined;
   attempts = 0;
 
   #usage: Json | undefined;
@@ -209,6 +223,7 @@ export class ClaudeCall {
   #ttftMs: number | undefined;
   #content: unknown[] | undefined;
   #streamResponse: SdkResponse | undefined;
+  #sawStop = false;
   #finished = false;
   readonly #settings: CallSettings;
   readonly #body: Json;
@@ -256,10 +271,12 @@ export class ClaudeCall {
   startAttributes(): Attributes | undefined {
     const body = this.#body;
     let sampled: Attributes | undefined;
-    for (const [key, field] of SAMPLING) {
-      if (typeof body[field] !== "number") continue;
+    // indexed, without destructuring: for-of allocates an iterator on every call
+    for (let i = 0; i < SAMPLING.length; i++) {
+      const value = body[SAMPLING[i]![1]];
+      if (typeof value !== "number") continue;
       sampled ??= {};
-      sampled[key] = body[field];
+      sampled[SAMPLING[i]![0]] = value;
     }
     if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
@@ -316,9 +333,14 @@ export class ClaudeCall {
     switch (e?.type) {
       case "message_start":
         this.onMessage(e.message);
+        // a placeholder until message_delta's final count (the SDK's span leaves it out too)
+        if (this.#usage) this.#usage.output_tokens = 0;
         break;
       case "content_block_delta":
         this.#ttftMs ??= performance.now() - this.startedAt;
+        break;
+      case "message_stop":
+        this.#sawStop = true;
         break;
       case "message_delta": {
         const delta = e.delta as Json | undefined;
@@ -345,14 +367,57 @@ export class ClaudeCall {
       if (typeof onSpan === "string") this.#requestId = onSpan;
       else this.requestIdFrom(this.#streamResponse);
     }
+    this.#recordOnce(outcome, outcome === "failed" ? errorType(error) : undefined);
+  }
+
+  /**
+   * Finishes a stream as its reader saw it end. Server-sent events have no end of their own: a stream
+   * that ends without `message_stop` was cut short, and fails as `api_error`, as the SDK's span says.
+   */
+  finishStream(how: StreamEnd, error?: unknown): void {
+    if (how === "completed" && !this.#sawStop) this.finish("failed", { type: "api_error" });
+    else this.finish(how, error);
+  }
+
+  /**
+   * Finishes the call from its SDK span, called by ClaudeSpanProcessor as the span ends: the SDK has
+   * recorded the usage, stop reason, request id, resends, time to first chunk and error type there.
+   * The span's status gives the outcome; left unset, the caller aborted the call, or closed its
+   * stream (`abandoned`) while the stream's controller was not aborted.
+   */
+  finishFromSpan(span: EndingSpan): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const a = span.attributes;
+    this.#usage = usageFromAttributes(a) as Json | undefined;
+    this.#stopReason = text(a[ATTR_STOP_REASON]);
+    this.#responseModel = text(a[ATTR_RESPONSE_MODEL]);
+    this.#requestId = text(a[ATTR_REQUEST_ID]);
+    const ttfc = a[ATTR_TTFC];
+    if (typeof ttfc === "number") this.#ttftMs = ttfc * 1000;
+    const resends = a[ATTR_RESEND_COUNT];
+    this.attempts = 1 + (typeof resends === "number" ? resends : 0);
+    const code = span.status?.code;
+    const outcome: StreamEnd =
+      code === SpanStatusCode.ERROR
+        ? "failed"
+        : code === SpanStatusCode.OK
+          ? "completed"
+          : this.stream && this.controller?.signal.aborted === false
+            ? "abandoned"
+            : "aborted";
+    this.#recordOnce(outcome, outcome === "failed" ? (text(a[ATTR_ERROR_TYPE]) ?? "client_error") : undefined);
+  }
+
+  #recordOnce(outcome: StreamEnd, errType: string | undefined): void {
     try {
-      this.#record(outcome, error);
+      this.#record(outcome, errType);
     } catch (problem) {
       failedOnce("recording a call", problem);
     }
   }
 
-  #record(outcome: StreamEnd, error: unknown): void {
+  #record(outcome: StreamEnd, errType: string | undefined): void {
     const latencyMs = performance.now() - this.startedAt;
     // An answer the response cache replayed used no tokens: nothing is counted or priced.
     const usage = this.#responseCache ? undefined : this.#usage;
@@ -360,8 +425,6 @@ export class ClaudeCall {
     const { input, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h, output } = tokens;
     const write = w5m + w1h;
     const priced = usage ? this.#price(usage) : undefined;
-    const failed = outcome === "failed";
-    const errType = failed ? errorType(error) : undefined;
     const missedTokens = this.batch
       ? 0
       : this.#settings.missedSavingsTokens(this.#body, this.#responseModel ?? this.model, this.startedAtMs);
@@ -495,6 +558,10 @@ export class ClaudeCall {
     put(ATTR_INPUT_MESSAGES, this.#body.messages);
     if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
   }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
 
 function hasAny(o: object): boolean {

@@ -11,6 +11,7 @@ import { failedOnce, guard, warnOnce } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
+import { watchSpan } from "./span-processor.js";
 import { isAbortError, observeStream } from "./stream-observer.js";
 import { VERSION } from "./version.js";
 
@@ -34,7 +35,7 @@ const settingsOf = new WeakMap<object, CallSettings>();
 type Json = Record<string, unknown>;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 interface SdkPromise {
-  responsePromise?: Promise<{ response?: SdkResponse }>;
+  responsePromise?: Promise<{ response?: SdkResponse; controller?: AbortController }>;
   parseResponse?: AnyFn;
   parsedPromise?: unknown;
 }
@@ -270,6 +271,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
       if (!call) return original.apply(this, args);
       const promise = context.with(call.context, () => original.apply(this, args));
       try {
+        // With content capture on, the reply's content is read from the response itself.
+        call.endsWithSpan = call.spanWatched && !instrumentation.#settings().captureContent;
         observe(call, promise as SdkPromise);
       } catch (error) {
         failedOnce("observing a call", error);
@@ -285,6 +288,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     const started = (options?.__span as { span?: Span } | undefined)?.span;
     if (started && typeof started.spanContext === "function") {
       call.span = started;
+      call.spanWatched = watchSpan(started, call);
       const attributes = started.isRecording() ? call.startAttributes() : undefined;
       if (attributes) started.setAttributes(attributes);
     }
@@ -343,7 +347,8 @@ function wrapFetch(client: Json): void {
 /**
  * Follows an SDK `APIPromise` without consuming it: the raw response through `responsePromise`, the
  * parsed Message or Stream through its `parseResponse` (run only if the caller reads the body, so
- * `.asResponse()` keeps an unread body).
+ * `.asResponse()` keeps an unread body). A call that ends with its SDK span needs only the first:
+ * the span records the body.
  */
 function observe(call: ClaudeCall, promise: SdkPromise): void {
   if (!promise?.responsePromise || typeof promise.parseResponse !== "function") {
@@ -357,11 +362,16 @@ function observe(call: ClaudeCall, promise: SdkPromise): void {
     (props) => responded(call, promise, props),
     (error: unknown) => failed(call, error),
   );
-  promise.parseResponse = observedParse(call, promise.parseResponse);
+  if (!call.endsWithSpan) promise.parseResponse = observedParse(call, promise.parseResponse);
 }
 
-function responded(call: ClaudeCall, promise: SdkPromise, props: { response?: SdkResponse } | undefined): void {
+function responded(
+  call: ClaudeCall,
+  promise: SdkPromise,
+  props: { response?: SdkResponse; controller?: AbortController } | undefined,
+): void {
   call.onResponse(props?.response);
+  if (call.stream) call.controller = props?.controller;
   // Awaiting the call asks for the parse long before the response comes. Without one by the next
   // microtask the caller took the raw Response (`.asResponse()`) and the body stays theirs.
   if (promise.parsedPromise) return;
@@ -409,7 +419,7 @@ function observed(call: ClaudeCall, data: unknown): void {
   if (call.stream && typeof stream?.iterator === "function") {
     observeStream(stream as never, {
       onItem: (event) => call.onStreamEvent(event),
-      onEnd: (how, error) => call.finish(how, error),
+      onEnd: (how, error) => call.finishStream(how, error),
     });
   } else {
     call.onMessage(data);

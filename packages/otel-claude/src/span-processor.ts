@@ -1,13 +1,13 @@
 import type { PriceTable } from "@ballast/pricing";
 import type { Context } from "@opentelemetry/api";
 import { attributionFrom } from "./attribution.js";
-import { callFrom } from "./call.js";
+import { type ClaudeCall, callFrom, type EndingSpan } from "./call.js";
 import { failedOnce } from "./diag-once.js";
 import { enrichmentAttributes } from "./enrich.js";
 import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_RESPONSE_CACHE, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
 
 /** The parts of the SDK's `Span` this processor uses (structural, so any 3.x `sdk-trace` fits). */
-interface EnrichableSpan {
+interface EnrichableSpan extends EndingSpan {
   name: string;
   attributes: Record<string, unknown>;
   instrumentationScope?: { name: string };
@@ -18,6 +18,19 @@ interface EnrichableSpan {
 export interface ClaudeSpanProcessorOptions {
   /** the price table for costs; default `PRICE_TABLE` from `@ballast/pricing` */
   pricing?: PriceTable;
+}
+
+// The SDK's `messages.create` spans seen starting here, each with the call it records once that is known.
+const watched = new WeakMap<object, ClaudeCall | undefined>();
+
+/**
+ * Links `call` to `span`, which an SDK helper (`messages.stream()`) started before the call: true
+ * when a ClaudeSpanProcessor saw the span start, so it will see it end too.
+ */
+export function watchSpan(span: object, call: ClaudeCall): boolean {
+  if (!watched.has(span)) return false;
+  watched.set(span, call);
+  return true;
 }
 
 function isSdkClaudeSpan(span: EnrichableSpan): boolean {
@@ -51,13 +64,20 @@ export class ClaudeSpanProcessor {
   }
 
   #attribute(span: EnrichableSpan, parentContext: Context): void {
+    if (span.name !== "anthropic.messages.create") return this.#attributeAlone(span, parentContext);
     const call = callFrom(parentContext);
-    if (call && !call.span && span.name === "anthropic.messages.create") {
-      call.span = span as never;
-      const attributes = call.startAttributes();
-      if (attributes) span.setAttributes(attributes);
-      return;
+    if (!call || call.span) {
+      if (!watched.has(span)) watched.set(span, undefined);
+      return this.#attributeAlone(span, parentContext);
     }
+    call.span = span as never;
+    call.spanWatched = true;
+    watched.set(span, call);
+    const attributes = call.startAttributes();
+    if (attributes) span.setAttributes(attributes);
+  }
+
+  #attributeAlone(span: EnrichableSpan, parentContext: Context): void {
     const who = attributionFrom(parentContext);
     if (who.userId) span.setAttribute(ATTR_USER_ID, who.userId);
     if (who.feature) span.setAttribute(ATTR_FEATURE, who.feature);
@@ -66,6 +86,8 @@ export class ClaudeSpanProcessor {
 
   onEnding(span: EnrichableSpan): void {
     try {
+      const call = watched.get(span);
+      if (call?.endsWithSpan) return call.finishFromSpan(span);
       if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
       // an answer @ballast/response-cache replayed used no tokens
       if (span.attributes[ATTR_RESPONSE_CACHE] !== undefined) return;
@@ -75,7 +97,15 @@ export class ClaudeSpanProcessor {
     }
   }
 
-  onEnd(): void {}
+  /** Where the tracer provider never calls `onEnding` (sdk-trace-base before 2.x), the call is finished here. */
+  onEnd(span: EndingSpan): void {
+    try {
+      const call = watched.get(span);
+      if (call?.endsWithSpan) call.finishFromSpan(span);
+    } catch (error) {
+      failedOnce("span processor onEnd", error);
+    }
+  }
 
   forceFlush(): Promise<void> {
     return Promise.resolve();

@@ -308,6 +308,111 @@ describe("SDK objects stay as they are", () => {
   });
 });
 
+describe("one call, one record", () => {
+  // SDK 1.x: a traced call is recorded from its own span as that ends, a call whose trace the sampler
+  // dropped from its response and stream: the two records of the same call agree.
+  const cutShort = [
+    [
+      "message_start",
+      {
+        type: "message_start",
+        message: {
+          id: "msg_cut",
+          type: "message",
+          role: "assistant",
+          model: MODEL,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 9, output_tokens: 1 },
+        },
+      },
+    ],
+    ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Your" } }],
+    ["content_block_stop", { type: "content_block_stop", index: 0 }],
+    [
+      "message_delta",
+      { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 1 } },
+    ],
+  ]
+    .map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+    .join("");
+
+  async function calls(m: Awaited<ReturnType<typeof mock>>): Promise<void> {
+    const c = client(Anthropic, m, 2);
+    const stream = () => c.messages.create({ ...ask("Hello there"), stream: true });
+    await c.messages.create(ask("Hello there"));
+    m.enqueue({ status: 429, retryAfterMs: 5 });
+    await c.messages.create(ask("Hello there"));
+    m.enqueue({ status: 529, times: 3, retryAfterMs: 5 });
+    await c.messages.create(ask("Hello there")).catch(() => {});
+    for await (const _ of await stream());
+    for await (const event of await stream()) if (event.type === "content_block_delta") break;
+    const aborting = await stream();
+    for await (const event of aborting) if (event.type === "content_block_delta") aborting.controller.abort();
+    m.enqueue({ stream: "error", after: 1 });
+    await (async () => {
+      for await (const _ of await stream());
+    })().catch(() => {});
+    m.enqueue({ body: cutShort, headers: { "content-type": "text/event-stream" } });
+    for await (const _ of await stream());
+  }
+
+  it("whether its trace is sampled or not (SDK 1.x)", async () => {
+    const seen: Array<Array<Record<string, unknown>>> = [];
+    for (const sampled of [true, false]) {
+      const t = setupTelemetry({ sampled });
+      await calls(await mock({ seed: 7, latency: { perTokenMs: 1 } }));
+      await until(() => t.records.length === 8, "eight log records");
+      expect(t.claudeSpans()).toHaveLength(sampled ? 8 : 0);
+      seen.push(
+        t.records.map(({ request_id, ttft_ms, latency_ms, timestamp, trace_id, span_id, user_id, ...rest }) => ({
+          ...rest,
+          request_id: request_id !== null,
+          ttft_ms: ttft_ms !== null,
+        })),
+      );
+      await t.shutdown();
+    }
+    expect(seen[0]).toEqual(seen[1]);
+    expect(seen[0]!.map((r) => [r.outcome, r.error, r.retries])).toEqual([
+      ["completed", null, 0],
+      ["completed", null, 1],
+      ["failed", "overloaded_error", 2],
+      ["completed", null, 0],
+      ["abandoned", null, 0],
+      ["aborted", null, 0],
+      ["failed", "overloaded_error", 0],
+      ["failed", "api_error", 0],
+    ]);
+    // what was known: the input of every call that answered, the output once final
+    expect(seen[0]!.map((r) => [r.input_tokens, (r.output_tokens as number) > 0])).toEqual([
+      [9, true],
+      [9, true],
+      [0, false],
+      [9, true],
+      [9, false],
+      [9, false],
+      [9, false],
+      [9, true],
+    ]);
+  });
+
+  it("on a tracer provider that never calls onEnding: recorded as the span ends", async () => {
+    const t = setupTelemetry({ noOnEnding: true });
+    const m = await mock();
+    await client(Anthropic, m).messages.create(ask("Hello there"));
+    for await (const _ of await client(Anthropic, m).messages.create({ ...ask("Hello there"), stream: true }));
+    await until(() => t.records.length === 2, "two log records");
+    expect(t.records.map((r) => [r.outcome, r.input_tokens, r.cost_usd !== null, r.stream])).toEqual([
+      ["completed", 9, true, false],
+      ["completed", 9, true, true],
+    ]);
+    expect(t.claudeSpans()).toHaveLength(2);
+  });
+});
+
 describe("sampling", () => {
   it("keeps metrics and log records right when the sampler drops every trace", async () => {
     const t = setupTelemetry({ sampled: false });
@@ -389,11 +494,17 @@ describe("never breaks the app", () => {
       stop_sequence: null,
       usage: { input_tokens: "12", output_tokens: null, cache_read_input_tokens: -3, cache_creation: "weird" },
     };
-    m.enqueue({ body: odd });
-    const msg = await client(Anthropic, m).messages.create(ask("Hello"));
-    expect(msg.id).toBe("msg_odd");
-    expect(t.records[0]).toMatchObject({ input_tokens: 12, output_tokens: 0, cache_read_tokens: 0, stop_reason: null });
-    expect(t.records[0]!.cost_usd).toBeCloseTo((12 * 3) / 1e6, 12);
+    for (const { Client } of SDKS) {
+      m.enqueue({ body: odd });
+      const msg = await client(Client, m).messages.create(ask("Hello"));
+      expect(msg.id).toBe("msg_odd");
+    }
+    // SDK 1.x: the call is recorded from its span, which holds numbers only (the SDK skips "12")
+    expect(t.records[0]).toMatchObject({ input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, stop_reason: null });
+    expect(t.records[0]!.cost_usd).toBeNull();
+    // SDK 0.133: Ballast reads the usage itself and takes "12" for 12
+    expect(t.records[1]).toMatchObject({ input_tokens: 12, output_tokens: 0, cache_read_tokens: 0, stop_reason: null });
+    expect(t.records[1]!.cost_usd).toBeCloseTo((12 * 3) / 1e6, 12);
   });
 });
 

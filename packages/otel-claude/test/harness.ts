@@ -75,6 +75,8 @@ export function setupTelemetry(
     config?: ClaudeInstrumentationConfig;
     extraProcessors?: SpanProcessor[];
     views?: ViewOptions[];
+    /** hide ClaudeSpanProcessor's onEnding, as tracer providers before sdk-trace-base 2.x do */
+    noOnEnding?: boolean;
   } = {},
 ): Telemetry {
   const spans = new InMemorySpanExporter();
@@ -83,7 +85,7 @@ export function setupTelemetry(
   const tracerProvider = new TracerProvider({
     sampler: options.sampled === false ? new AlwaysOffSampler() : new AlwaysOnSampler(),
     spanProcessors: [
-      new ClaudeSpanProcessor(),
+      options.noOnEnding ? withoutOnEnding(new ClaudeSpanProcessor()) : new ClaudeSpanProcessor(),
       ...(options.extraProcessors ?? []),
       new SimpleSpanProcessor({ exporter: spans }),
     ],
@@ -130,6 +132,15 @@ export function setupTelemetry(
       return out;
     },
     shutdown,
+  };
+}
+
+function withoutOnEnding(processor: ClaudeSpanProcessor): SpanProcessor {
+  return {
+    onStart: (span, context) => processor.onStart(span as never, context),
+    onEnd: (span) => processor.onEnd(span),
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => processor.shutdown(),
   };
 }
 
