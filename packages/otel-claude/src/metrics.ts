@@ -129,9 +129,13 @@ interface CallAttributes {
  */
 class CallAttributeCache {
   readonly #sets = new Map<string, CallAttributes>();
+  // most calls have the shape of the call before them: that one is found without building a key
+  #last: { shape: CallShape; sets: CallAttributes } | undefined;
   static readonly MAX_SHAPES = 2000;
 
   get(c: CallShape): CallAttributes {
+    const last = this.#last;
+    if (last && sameShape(last.shape, c)) return last.sets;
     const key = `${c.model}\0${c.feature}\0${c.provider}\0${c.responseModel}\0${c.stream}\0${c.errorType}\0${c.stopReason}`;
     let sets = this.#sets.get(key);
     if (!sets) {
@@ -139,8 +143,23 @@ class CallAttributeCache {
       if (this.#sets.size >= CallAttributeCache.MAX_SHAPES) this.#sets.clear();
       this.#sets.set(key, sets);
     }
+    // a copy of the shape alone: the call's figures (and the context they hold) are not kept
+    const { model, feature, provider, responseModel, stream, errorType, stopReason } = c;
+    this.#last = { shape: { model, feature, provider, responseModel, stream, errorType, stopReason }, sets };
     return sets;
   }
+}
+
+function sameShape(a: CallShape, b: CallShape): boolean {
+  return (
+    a.model === b.model &&
+    a.feature === b.feature &&
+    a.provider === b.provider &&
+    a.responseModel === b.responseModel &&
+    a.stream === b.stream &&
+    a.errorType === b.errorType &&
+    a.stopReason === b.stopReason
+  );
 }
 
 function attributeSets(c: CallShape): CallAttributes {
