@@ -54,6 +54,25 @@ const params = {
   max_tokens: 256,
   messages: [{ role: "user" as const, content: "Where is my order?" }],
 };
+// As a support bot sends it: a system prompt of ~10 KB and a tool, the same on every call, no cache_control
+// (what ballast.cache.missed_savings looks at).
+const withPrompt = {
+  ...params,
+  system: "You are Acme's support agent. Be brief, cite the order id, never promise refunds. ".repeat(125),
+  tools: [
+    {
+      name: "lookup_order",
+      description: "Looks an order up by its id and returns its status and delivery date.",
+      input_schema: { type: "object" as const, properties: { id: { type: "string" } }, required: ["id"] },
+    },
+  ],
+};
+type Kind = { label: string; stream: boolean; body: typeof params };
+const KINDS: Kind[] = [
+  { label: "non-streaming call", stream: false, body: params },
+  { label: "stream", stream: true, body: params },
+  { label: "call with a 10 KB system prompt", stream: false, body: withPrompt },
+];
 
 // Main-thread GC pauses: per-call objects that outlive a scavenge (V8 then tenures their allocation
 // sites) show here long before they show in CPU time.
@@ -63,15 +82,15 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 
 /** `n` calls, 16 at a time; returns client CPU µs and GC pause µs per call. */
-async function run(n: number, stream: boolean): Promise<[number, number]> {
+async function run(n: number, { stream, body }: Kind): Promise<[number, number]> {
   let next = 0;
   const gcBefore = gcMs;
   const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next++ < n) {
-        if (stream) for await (const _ of await client.messages.create({ ...params, stream: true }));
-        else await client.messages.create(params);
+        if (stream) for await (const _ of await client.messages.create({ ...body, stream: true }));
+        else await client.messages.create(body);
       }
     }),
   );
@@ -85,13 +104,13 @@ const session = new Session();
 session.connect();
 type Node = { selfSize: number; children: Node[] };
 /** Bytes allocated per call over `n` calls, collected objects included. */
-async function allocated(n: number, stream: boolean): Promise<number> {
+async function allocated(n: number, kind: Kind): Promise<number> {
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 512,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   });
-  await run(n, stream);
+  await run(n, kind);
   const { profile } = (await session.post("HeapProfiler.stopSampling")) as { profile: { head: Node } };
   const sum = (node: Node): number => node.children.reduce((total, child) => total + sum(child), node.selfSize);
   return sum(profile.head) / n;
@@ -99,35 +118,34 @@ async function allocated(n: number, stream: boolean): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 const toggle = (on: boolean) => (on ? inst.enable() : inst.disable());
-await run(3000, false);
-await run(300, true);
+await run(3000, KINDS[0]!);
+await run(300, KINDS[1]!);
 console.log(`otel-cost: node ${process.version}, canned fetch, 16 calls in flight, ${rounds} rounds of 1500 calls`);
 console.log("| per call | instrumentation off | on | added |");
 console.log("| --- | ---: | ---: | ---: |");
-for (const stream of [false, true]) {
+for (const kind of KINDS) {
   const off: number[][] = [[], []];
   const added: number[][] = [[], []];
   for (let i = 0; i < rounds; i++) {
     toggle(false);
-    const a = await run(1500, stream);
+    const a = await run(1500, kind);
     toggle(true);
-    const b = await run(1500, stream);
+    const b = await run(1500, kind);
     for (const k of [0, 1]) {
       off[k]!.push(a[k]!);
       added[k]!.push(b[k]! - a[k]!);
     }
   }
-  const kind = stream ? "stream" : "non-streaming call";
   for (const [k, label] of ["client CPU µs", "GC pause µs"].entries()) {
     const o = median(off[k]!);
     const d = median(added[k]!);
-    console.log(`| ${label}, ${kind} | ${o.toFixed(1)} | ${(o + d).toFixed(1)} | ${d.toFixed(1)} |`);
+    console.log(`| ${label}, ${kind.label} | ${o.toFixed(1)} | ${(o + d).toFixed(1)} | ${d.toFixed(1)} |`);
   }
   toggle(false);
-  const bytesOff = await allocated(3000, stream);
+  const bytesOff = await allocated(3000, kind);
   toggle(true);
-  const bytesOn = await allocated(3000, stream);
+  const bytesOn = await allocated(3000, kind);
   const kb = (b: number) => (b / 1024).toFixed(1);
-  console.log(`| KB allocated, ${kind} | ${kb(bytesOff)} | ${kb(bytesOn)} | ${kb(bytesOn - bytesOff)} |`);
+  console.log(`| KB allocated, ${kind.label} | ${kb(bytesOff)} | ${kb(bytesOn)} | ${kb(bytesOn - bytesOff)} |`);
 }
 process.exit(0);

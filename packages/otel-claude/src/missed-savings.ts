@@ -12,6 +12,54 @@ function hasCacheControl(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Json).cache_control != null;
 }
 
+/** A prefix part's JSON, summarised: its hash, its length in characters, and its array length when read. */
+interface Print {
+  hash: string;
+  chars: number;
+  items: number;
+}
+
+const MAX_STRINGS = 64;
+const NULL_PRINT = print(null);
+
+function print(value: unknown): Print {
+  const json = JSON.stringify(value) ?? "null";
+  const items = Array.isArray(value) ? value.length : -1;
+  return { hash: createHash("sha1").update(json).digest("base64"), chars: json.length, items };
+}
+
+/**
+ * Prints of the tools and system prompt calls send, kept per value: an app sends the same few again
+ * and again, and serialising and hashing a 10 KB prompt on every call costs more than the rest of a
+ * call's telemetry (bench/otel-cost.ts). Objects are kept by identity (weakly) and read again when an
+ * array's length changed; a part changed in place otherwise keeps its print, which only skews this
+ * estimate. Strings are kept by value, a bounded number of them.
+ */
+class Prints {
+  readonly #objects = new WeakMap<object, Print>();
+  readonly #strings = new Map<string, Print>();
+
+  of(value: unknown): Print {
+    if (value === undefined || value === null) return NULL_PRINT;
+    if (typeof value === "string") {
+      let p = this.#strings.get(value);
+      if (!p) {
+        p = print(value);
+        if (this.#strings.size >= MAX_STRINGS) this.#strings.clear();
+        this.#strings.set(value, p);
+      }
+      return p;
+    }
+    if (typeof value !== "object") return print(value);
+    let p = this.#objects.get(value);
+    if (!p || p.items !== (Array.isArray(value) ? value.length : -1)) {
+      p = print(value);
+      this.#objects.set(value, p);
+    }
+    return p;
+  }
+}
+
 /**
  * Spots the prompt-cache opportunity peers do not report: the same tools + system prefix, long enough
  * to be cached, sent again within 5 minutes without any `cache_control`. Returns the prefix's
@@ -19,6 +67,7 @@ function hasCacheControl(value: unknown): boolean {
  */
 export class MissedCacheDetector {
   readonly #seen = new Map<string, number>();
+  readonly #prints = new Prints();
 
   /** `minCacheableTokens` is asked only for a request that has a prefix without `cache_control`. */
   check(body: Json, model: string, now: number, minCacheableTokens: (model: string) => number): number {
@@ -26,10 +75,13 @@ export class MissedCacheDetector {
     if (body.tools === undefined && body.system === undefined) return 0;
     if (body.cache_control != null || hasCacheControl(body.tools) || hasCacheControl(body.system)) return 0;
     if (Array.isArray(body.messages) && body.messages.some((m) => hasCacheControl((m as Json)?.content))) return 0;
-    const prefix = JSON.stringify([body.model, body.tools ?? null, body.system ?? null]);
-    const tokens = Math.floor(prefix.length / CHARS_PER_TOKEN);
+    const name = this.#prints.of(body.model);
+    const tools = this.#prints.of(body.tools);
+    const system = this.#prints.of(body.system);
+    // the characters of JSON.stringify([model, tools, system]): the three parts, two commas, two brackets
+    const tokens = Math.floor((name.chars + tools.chars + system.chars + 4) / CHARS_PER_TOKEN);
     if (tokens < minCacheableTokens(model)) return 0;
-    const key = createHash("sha1").update(prefix).digest("base64");
+    const key = `${name.hash}${tools.hash}${system.hash}`;
     const last = this.#seen.get(key);
     this.#seen.delete(key);
     this.#seen.set(key, now);
