@@ -33,6 +33,13 @@ export function watchSpan(span: object, call: ClaudeCall): boolean {
   return true;
 }
 
+/** The call linked to `span`, unlinked: the span may wait for its export long after, its call need not. */
+function linkedCall(span: object): ClaudeCall | undefined {
+  const call = watched.get(span);
+  if (call) watched.delete(span);
+  return call;
+}
+
 function isSdkClaudeSpan(span: EnrichableSpan): boolean {
   return span.name.startsWith("anthropic.messages") && (span.instrumentationScope?.name ?? "").startsWith(SDK_SCOPE);
 }
@@ -40,10 +47,10 @@ function isSdkClaudeSpan(span: EnrichableSpan): boolean {
 /**
  * Enriches the span `@anthropic-ai/sdk` ≥ 0.134 makes for each call, instead of adding a second one:
  * at start it links the span to ClaudeInstrumentation's view of the call (attribution, sampling
- * parameters; the instrumentation then sets the cost it has already computed), and while ending
- * (`onEnding`, before export) it prices any span still without a cost from the span's own usage
- * attributes, so it also works alone. Add it to your tracer provider's `spanProcessors` before the
- * exporting processor.
+ * parameters), and while the span ends (`onEnding`, before export) the call is finished from the
+ * span's attributes: its cost on the span, its metrics and its log record. A span with no call
+ * (the instrumentation absent or off) is priced from its own usage attributes, so the processor
+ * also works alone. Add it to your tracer provider's `spanProcessors` before the exporting processor.
  */
 export class ClaudeSpanProcessor {
   readonly #pricing: PriceTable | undefined;
@@ -86,7 +93,7 @@ export class ClaudeSpanProcessor {
 
   onEnding(span: EnrichableSpan): void {
     try {
-      const call = watched.get(span);
+      const call = linkedCall(span);
       if (call?.endsWithSpan) return call.finishFromSpan(span);
       if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
       // an answer @ballast/response-cache replayed used no tokens
@@ -100,7 +107,7 @@ export class ClaudeSpanProcessor {
   /** Where the tracer provider never calls `onEnding` (sdk-trace-base before 2.x), the call is finished here. */
   onEnd(span: EndingSpan): void {
     try {
-      const call = watched.get(span);
+      const call = linkedCall(span);
       if (call?.endsWithSpan) call.finishFromSpan(span);
     } catch (error) {
       failedOnce("span processor onEnd", error);
