@@ -66,3 +66,14 @@ for (const [key, label, target, digits] of rows) {
 }
 const growth = ((heap.heapAtEnd ?? 0) - (heap.heapAt10k ?? 0)) / 1024 / 1024;
 console.log(`| heap growth 10k → ${values["heap-calls"]} calls (ballast) | | | ${growth.toFixed(2)} MB | | ≤ 5 MB |`);
+// Native and Ballast run back to back in every round (the order alternates): a round's own ratio leaves
+// out the machine's drift between rounds, which the medians above do not.
+for (const [key, label] of [
+  ["callsPerSec", "calls/s"],
+  ["streamsPerSec", "streams/s"],
+] as const) {
+  const ratios = runs.ballast!.map((r, i) => (r[key] ?? 0) / (runs.native![i]![key] ?? 1));
+  console.log(
+    `ballast / native ${label} per round: ${ratios.map((x) => x.toFixed(3)).join(" ")} (median ${median(ratios).toFixed(3)})`,
+  );
+}
