@@ -19,7 +19,9 @@ interface Print {
   items: number;
 }
 
+// strings kept at most: by count, and by their characters all together
 const MAX_STRINGS = 64;
+const MAX_STRING_CHARS = 4_000_000;
 const NULL_PRINT = print(null);
 
 function print(value: unknown): Print {
@@ -33,11 +35,12 @@ function print(value: unknown): Print {
  * and again, and serialising and hashing a 10 KB prompt on every call costs more than the rest of a
  * call's telemetry (bench/otel-cost.ts). Objects are kept by identity (weakly) and read again when an
  * array's length changed; a part changed in place otherwise keeps its print, which only skews this
- * estimate. Strings are kept by value, a bounded number of them.
+ * estimate. Strings are kept by value, a bounded number and size of them.
  */
 class Prints {
   readonly #objects = new WeakMap<object, Print>();
   readonly #strings = new Map<string, Print>();
+  #stringChars = 0;
 
   of(value: unknown): Print {
     if (value === undefined || value === null) return NULL_PRINT;
@@ -45,8 +48,12 @@ class Prints {
       let p = this.#strings.get(value);
       if (!p) {
         p = print(value);
-        if (this.#strings.size >= MAX_STRINGS) this.#strings.clear();
+        if (this.#strings.size >= MAX_STRINGS || this.#stringChars + value.length > MAX_STRING_CHARS) {
+          this.#strings.clear();
+          this.#stringChars = 0;
+        }
         this.#strings.set(value, p);
+        this.#stringChars += value.length;
       }
       return p;
     }
