@@ -383,7 +383,8 @@ export class ClaudeCall {
    * Finishes the call from its SDK span, called by ClaudeSpanProcessor as the span ends: the SDK has
    * recorded the usage, stop reason, request id, resends, time to first chunk and error type there.
    * The span's status gives the outcome; left unset, the caller aborted the call, or closed its
-   * stream (`abandoned`) while the stream's controller was not aborted.
+   * stream (`abandoned`): the SDK ends the span of a closed stream before the stream aborts its own
+   * controller, so only the caller's abort shows on the controller here.
    */
   finishFromSpan(span: EndingSpan): void {
     if (this.#finished) return;
