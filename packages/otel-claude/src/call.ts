@@ -205,13 +205,6 @@ export class ClaudeCall {
   ownSpan = false;
   /** the span is the SDK's and ClaudeSpanProcessor sees it start and end */
   spanWatched = false;
-  /**
-   * The call is finished from its SDK span as that ends (`finishFromSpan`): the span holds what the
-   * call's record needs, so its parsed body and stream events are not observed.
-   */
-  endsWithSpan = false;
-  /** a stream's AbortController: the caller's abort, told apart from the caller closing the stream */
-  controller: AbortController | undefined;
   attempts = 0;
 
   #usage: Json | undefined;
@@ -223,6 +216,8 @@ export class ClaudeCall {
   #ttftMs: number | undefined;
   #content: unknown[] | undefined;
   #streamResponse: SdkResponse | undefined;
+  // a stream's: the caller's abort, told apart from the caller closing the stream
+  #controller: AbortController | undefined;
   #sawStop = false;
   #finished = false;
   readonly #settings: CallSettings;
@@ -295,9 +290,21 @@ export class ClaudeCall {
     this.ownSpan = true;
   }
 
+  /**
+   * The call is finished from its SDK span as that ends (`finishFromSpan`): the span holds what the
+   * call's record needs, so its parsed body and stream events are not observed. Content capture reads
+   * the reply's content from the response itself.
+   */
+  get endsWithSpan(): boolean {
+    return this.spanWatched && !this.#settings.captureContent;
+  }
+
   /** The HTTP response, before its body is parsed (a stream's request id is in its headers only). */
-  onResponse(response: SdkResponse | undefined): void {
-    if (this.stream) this.#streamResponse = response;
+  onResponse({ response, controller }: { response?: SdkResponse; controller?: AbortController } = {}): void {
+    if (this.stream) {
+      this.#streamResponse = response;
+      this.#controller = controller;
+    }
     const cached = (response as Record<symbol, unknown> | undefined)?.[RESPONSE_REPLAYED];
     if (typeof cached === "string") {
       this.#responseCache = cached;
@@ -404,7 +411,7 @@ export class ClaudeCall {
         ? "failed"
         : code === SpanStatusCode.OK
           ? "completed"
-          : this.stream && this.controller?.signal.aborted === false
+          : this.stream && this.#controller?.signal.aborted === false
             ? "abandoned"
             : "aborted";
     this.#recordOnce(outcome, outcome === "failed" ? (text(a[ATTR_ERROR_TYPE]) ?? "client_error") : undefined);

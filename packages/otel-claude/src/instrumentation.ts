@@ -271,8 +271,6 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
       if (!call) return original.apply(this, args);
       const promise = context.with(call.context, () => original.apply(this, args));
       try {
-        // With content capture on, the reply's content is read from the response itself.
-        call.endsWithSpan = call.spanWatched && !instrumentation.#settings().captureContent;
         observe(call, promise as SdkPromise);
       } catch (error) {
         failedOnce("observing a call", error);
@@ -370,8 +368,7 @@ function responded(
   promise: SdkPromise,
   props: { response?: SdkResponse; controller?: AbortController } | undefined,
 ): void {
-  call.onResponse(props?.response);
-  if (call.stream) call.controller = props?.controller;
+  call.onResponse(props);
   // Awaiting the call asks for the parse long before the response comes. Without one by the next
   // microtask the caller took the raw Response (`.asResponse()`) and the body stays theirs.
   if (promise.parsedPromise) return;
