@@ -1,5 +1,8 @@
 // One configuration of bench/otel-overhead in its own process (OTel globals are per process).
 //   node --expose-gc otel-overhead-worker.ts <none|native|ballast> <mock-url> <calls> <streams> [heap]
+//   node otel-overhead-worker.ts <mode> <mock-url> serve   (bench/otel-overhead-interleaved.ts: reads
+//     {"kind":"call"|"stream","n":N} lines on stdin, answers each with that slice's figures)
+import { createInterface } from "node:readline";
 import Anthropic, * as sdk from "@anthropic-ai/sdk";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
@@ -52,27 +55,44 @@ const params = {
   messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
 };
 
-/** Runs `n` tasks 16 at a time; returns calls/s and this process's CPU µs per call. */
-async function pool(n: number, task: () => Promise<void>): Promise<[number, number]> {
+/** Runs `n` tasks 16 at a time; returns calls/s, this process's CPU µs per call and its main thread's. */
+async function pool(n: number, task: () => Promise<void>): Promise<[number, number, number]> {
   let next = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const main = process.threadCpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < n) await task();
     }),
   );
   const used = process.cpuUsage(cpu);
-  return [n / ((performance.now() - started) / 1000), (used.user + used.system) / n];
+  const mainUsed = process.threadCpuUsage(main);
+  return [
+    n / ((performance.now() - started) / 1000),
+    (used.user + used.system) / n,
+    (mainUsed.user + mainUsed.system) / n,
+  ];
 }
 const create = () => client.messages.create(params).then(() => {});
 const stream = async () => {
   for await (const _ of await client.messages.create({ ...params, stream: true }));
 };
 
-await pool(500, create); // warm-up
+// Warm-up: both paths that are measured, so that neither the first calls nor the first streams of a run
+// are also the first that V8 compiles.
+const WARM_CALLS = 500;
+const WARM_STREAMS = 100;
+await pool(WARM_CALLS, create);
+await pool(WARM_STREAMS, stream);
 const result: Record<string, number> = {};
-if (heapArg) {
+if (callsArg === "serve") {
+  for await (const line of createInterface({ input: process.stdin })) {
+    const { kind, n } = JSON.parse(line) as { kind: "call" | "stream"; n: number };
+    const [perSec, cpuUs, mainUs] = await pool(n, kind === "stream" ? stream : create);
+    process.stdout.write(`${JSON.stringify({ perSec, cpuUs, mainUs })}\n`);
+  }
+} else if (heapArg) {
   // Heap mode: live heap after 10k calls against after `heapArg` calls, both after a full GC.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error("run with --expose-gc");
@@ -81,7 +101,7 @@ if (heapArg) {
     gc();
     return process.memoryUsage().heapUsed;
   };
-  await pool(9_500, create);
+  await pool(10_000 - WARM_CALLS - WARM_STREAMS, create);
   result.heapAt10k = await heap();
   await pool(Number(heapArg) - 10_000, create);
   result.heapAtEnd = await heap();
@@ -91,7 +111,7 @@ if (heapArg) {
   await (trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } })
     .getDelegate?.()
     .forceFlush?.();
-  const calls = 500 + Number(callsArg) + Number(streamsArg);
+  const calls = WARM_CALLS + WARM_STREAMS + Number(callsArg) + Number(streamsArg);
   result.spansPerCall = mode === "none" ? 0 : spans / calls;
 }
 if (peerError) {

@@ -1,9 +1,11 @@
 // What @ballast/otel-claude costs a Claude call: the real SDK against claude-mock (zero latency, in its
-// own process) three ways, each in a fresh process, rounds interleaved, medians reported:
+// own process) three ways, each in a fresh process (warmed up with 500 calls and 100 streams, unmeasured),
+// rounds interleaved, medians reported:
 //   none    — no OpenTelemetry SDK
 //   native  — an OTel SDK registered: the SDK's own span per call (≥ 0.134)
 //   ballast — the same plus ClaudeInstrumentation + ClaudeSpanProcessor + metrics + log records
 // Target: ballast ≥ 95% of native. Heap after --heap-calls (100k) within 5 MB of the heap after 10k.
+// bench/otel-overhead-interleaved.ts makes the same comparison with the machine's drift taken out.
 //   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
 import { parseArgs } from "node:util";
 import { runWorker, startMock } from "./otel-processes.ts";

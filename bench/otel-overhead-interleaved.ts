@@ -1,0 +1,62 @@
+// bench/otel-overhead.ts's comparison with the machine's drift taken out: one native-tracing worker and one
+// Ballast worker stay up for the whole run and take turns, a slice of calls (or streams) each, which of the
+// two goes first alternating. The client is on core 0 and claude-mock on core 1 (where `taskset` exists), so a
+// slice has a core to itself as in bench/otel-overhead.ts; each pair of slices meets the same machine, which
+// on a shared host moves by more than the difference measured here. Prints the pooled throughput ratio (all
+// of Ballast's slices against all of native's), the median of the slice pairs' ratios, and the main thread's
+// CPU µs per call. The workers run --warmup calls and streams first, unmeasured.
+//   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 10000]
+import { parseArgs } from "node:util";
+import { type Slice, serveWorker, startMock } from "./otel-processes.ts";
+
+const { values } = parseArgs({
+  options: {
+    slices: { type: "string", default: "30" },
+    calls: { type: "string", default: "4000" },
+    streams: { type: "string", default: "400" },
+    warmup: { type: "string", default: "10000" },
+  },
+});
+for (const [k, v] of Object.entries(values)) {
+  if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
+}
+const slices = Number(values.slices);
+const mock = await startMock({ pinned: true });
+const native = serveWorker("native", mock.url);
+const ballast = serveWorker("ballast", mock.url);
+const warm = Number(values.warmup);
+for (const w of [native, ballast]) {
+  await w.run("call", warm);
+  await w.run("stream", Math.ceil(warm / 10));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+console.log(
+  `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${values.warmup} calls of warm-up`,
+);
+console.log("| measure | native | ballast | ballast / native, pooled | median of slice pairs |");
+console.log("| --- | ---: | ---: | ---: | ---: |");
+for (const [kind, n, label] of [
+  ["call", Number(values.calls), "non-streaming calls"],
+  ["stream", Number(values.streams), "streams"],
+] as const) {
+  const runs: Record<"native" | "ballast", Slice[]> = { native: [], ballast: [] };
+  for (let i = 0; i < slices; i++) {
+    const order = i % 2 === 0 ? (["native", "ballast"] as const) : (["ballast", "native"] as const);
+    for (const mode of order) runs[mode].push(await (mode === "native" ? native : ballast).run(kind, n));
+  }
+  // pooled: the slices' total time, so a slow slice weighs as much as its length
+  const perSec = (s: Slice[]) => (n * s.length) / sum(s.map((x) => n / x.perSec));
+  const mainUs = (s: Slice[]) => sum(s.map((x) => x.mainUs)) / s.length;
+  const pairs = runs.ballast.map((b, i) => b.perSec / runs.native[i]!.perSec);
+  console.log(
+    `| ${label}/s | ${perSec(runs.native).toFixed(0)} | ${perSec(runs.ballast).toFixed(0)} | ${(perSec(runs.ballast) / perSec(runs.native)).toFixed(3)} | ${median(pairs).toFixed(3)} |`,
+  );
+  console.log(
+    `| main-thread CPU µs per ${kind} | ${mainUs(runs.native).toFixed(0)} | ${mainUs(runs.ballast).toFixed(0)} | ${(mainUs(runs.ballast) / mainUs(runs.native)).toFixed(3)} | |`,
+  );
+}
+native.stop();
+ballast.stop();
+mock.stop();
