@@ -4,7 +4,7 @@
 // slice has a core to itself as in bench/otel-overhead.ts; each pair of slices meets the same machine, which
 // on a shared host moves by more than the difference measured here. Prints the pooled throughput ratio (all
 // of Ballast's slices against all of native's), the median of the slice pairs' ratios, and the main thread's
-// CPU µs per call. The workers run --warmup calls and streams first, unmeasured.
+// CPU µs per call. Each worker first runs --warmup calls and a tenth as many streams, unmeasured.
 //   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 10000]
 import { parseArgs } from "node:util";
 import { type Slice, serveWorker, startMock } from "./otel-processes.ts";
