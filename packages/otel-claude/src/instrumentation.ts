@@ -284,9 +284,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     const call = new ClaudeCall(this.#settings(), client, body, context.active());
     // SDK 1.x helpers (`messages.stream()`) start the span before calling create and pass it along.
     const started = (options?.__span as { span?: Span } | undefined)?.span;
-    if (started && typeof started.spanContext === "function") {
+    if (started && typeof started.spanContext === "function" && !watchSpan(started as never, call)) {
       call.span = started;
-      call.spanWatched = watchSpan(started, call);
       const attributes = started.isRecording() ? call.startAttributes() : undefined;
       if (attributes) started.setAttributes(attributes);
     }

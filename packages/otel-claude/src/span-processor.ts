@@ -7,7 +7,7 @@ import { enrichmentAttributes } from "./enrich.js";
 import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_RESPONSE_CACHE, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
 
 /** The parts of the SDK's `Span` this processor uses (structural, so any 3.x `sdk-trace` fits). */
-interface EnrichableSpan extends EndingSpan {
+export interface EnrichableSpan extends EndingSpan {
   name: string;
   attributes: Record<string, unknown>;
   instrumentationScope?: { name: string };
@@ -24,13 +24,22 @@ export interface ClaudeSpanProcessorOptions {
 const watched = new WeakMap<object, ClaudeCall | undefined>();
 
 /**
- * Links `call` to `span`, which an SDK helper (`messages.stream()`) started before the call: true
- * when a ClaudeSpanProcessor saw the span start, so it will see it end too.
+ * Links `call` to `span`, which an SDK helper (`messages.stream()`) started before the call, as onStart
+ * links the spans it sees: true when a ClaudeSpanProcessor saw the span start, so it will see it end too.
  */
-export function watchSpan(span: object, call: ClaudeCall): boolean {
+export function watchSpan(span: EnrichableSpan, call: ClaudeCall): boolean {
   if (!watched.has(span)) return false;
-  watched.set(span, call);
+  link(span, call);
   return true;
+}
+
+/** The call finishes from `span` as that ends; the span gets the call's start attributes now. */
+function link(span: EnrichableSpan, call: ClaudeCall): void {
+  call.span = span as never;
+  call.spanWatched = true;
+  watched.set(span, call);
+  const attributes = call.startAttributes();
+  if (attributes) span.setAttributes(attributes);
 }
 
 /** The call linked to `span`, unlinked: the span may wait for its export long after, its call need not. */
@@ -77,11 +86,7 @@ export class ClaudeSpanProcessor {
       if (!watched.has(span)) watched.set(span, undefined);
       return this.#attributeAlone(span, parentContext);
     }
-    call.span = span as never;
-    call.spanWatched = true;
-    watched.set(span, call);
-    const attributes = call.startAttributes();
-    if (attributes) span.setAttributes(attributes);
+    link(span, call);
   }
 
   #attributeAlone(span: EnrichableSpan, parentContext: Context): void {
