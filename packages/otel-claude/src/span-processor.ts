@@ -20,15 +20,20 @@ export interface ClaudeSpanProcessorOptions {
   pricing?: PriceTable;
 }
 
-// The SDK's `messages.create` spans seen starting here, each with the call it records once that is known.
-const watched = new WeakMap<object, ClaudeCall | undefined>();
+/**
+ * On each SDK `messages.create` span seen starting here: the call it records (`null` when there is none
+ * or no more). A property of the span rather than a WeakMap entry: over HTTP, a WeakMap's set was the
+ * costliest line of a call's recording (bench/otel-overhead.ts, --cpu-prof).
+ */
+const CALL = Symbol("ballast.claude.call");
+type Watched = { [CALL]?: ClaudeCall | null };
 
 /**
  * Links `call` to `span`, which an SDK helper (`messages.stream()`) started before the call, as onStart
  * links the spans it sees: true when a ClaudeSpanProcessor saw the span start, so it will see it end too.
  */
 export function watchSpan(span: EnrichableSpan, call: ClaudeCall): boolean {
-  if (!watched.has(span)) return false;
+  if (!(CALL in span)) return false;
   link(span, call);
   return true;
 }
@@ -37,15 +42,16 @@ export function watchSpan(span: EnrichableSpan, call: ClaudeCall): boolean {
 function link(span: EnrichableSpan, call: ClaudeCall): void {
   call.span = span as never;
   call.spanWatched = true;
-  watched.set(span, call);
+  (span as Watched)[CALL] = call;
   const attributes = call.startAttributes();
   if (attributes) span.setAttributes(attributes);
 }
 
 /** The call linked to `span`, unlinked: the span may wait for its export long after, its call need not. */
 function linkedCall(span: object): ClaudeCall | undefined {
-  const call = watched.get(span);
-  if (call) watched.delete(span);
+  const call = (span as Watched)[CALL];
+  if (!call) return undefined;
+  (span as Watched)[CALL] = null;
   return call;
 }
 
@@ -83,7 +89,7 @@ export class ClaudeSpanProcessor {
     if (span.name !== "anthropic.messages.create") return this.#attributeAlone(span, parentContext);
     const call = callFrom(parentContext);
     if (!call || call.span) {
-      if (!watched.has(span)) watched.set(span, undefined);
+      if (!(CALL in span)) (span as Watched)[CALL] = null;
       return this.#attributeAlone(span, parentContext);
     }
     link(span, call);
