@@ -1,11 +1,13 @@
-// bench/otel-overhead.ts's comparison with the machine's drift taken out: one native-tracing worker and one
-// Ballast worker stay up for the whole run and take turns, a slice of calls (or streams) each, which of the
-// two goes first alternating. The client is on core 0 and claude-mock on core 1 (where `taskset` exists), so a
+// bench/otel-overhead.ts's comparison with the machine's drift taken out: native-tracing workers and Ballast
+// workers stay up for the whole run and take turns, a slice of calls (or streams) each, which of the two
+// goes first alternating. There are --processes of each, used in turn: one process's steady state differs
+// from the next one's by a few per cent (JIT and heap layout), as much as the difference measured here. The client is on core 0 and claude-mock on core 1 (where `taskset` exists), so a
 // slice has a core to itself as in bench/otel-overhead.ts; each pair of slices meets the same machine, which
 // on a shared host moves by more than the difference measured here. Prints the pooled throughput ratio (all
 // of Ballast's slices against all of native's), the median of the slice pairs' ratios, and the main thread's
 // CPU µs per call. Each worker first runs --warmup calls and a tenth as many streams, unmeasured.
-//   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 10000]
+//   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 6000]
+//     [--processes 3]
 import { parseArgs } from "node:util";
 import { type Slice, serveWorker, startMock } from "./otel-processes.ts";
 
@@ -14,7 +16,8 @@ const { values } = parseArgs({
     slices: { type: "string", default: "30" },
     calls: { type: "string", default: "4000" },
     streams: { type: "string", default: "400" },
-    warmup: { type: "string", default: "10000" },
+    warmup: { type: "string", default: "6000" },
+    processes: { type: "string", default: "3" },
   },
 });
 for (const [k, v] of Object.entries(values)) {
@@ -22,10 +25,12 @@ for (const [k, v] of Object.entries(values)) {
 }
 const slices = Number(values.slices);
 const mock = await startMock({ pinned: true });
-const native = serveWorker("native", mock.url);
-const ballast = serveWorker("ballast", mock.url);
+const processes = Number(values.processes);
+const workers = (mode: string) => Array.from({ length: processes }, () => serveWorker(mode, mock.url));
+const native = workers("native");
+const ballast = workers("ballast");
 const warm = Number(values.warmup);
-for (const w of [native, ballast]) {
+for (const w of [...native, ...ballast]) {
   await w.run("call", warm);
   await w.run("stream", Math.ceil(warm / 10));
 }
@@ -33,7 +38,7 @@ for (const w of [native, ballast]) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 console.log(
-  `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${values.warmup} calls of warm-up`,
+  `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${processes} processes each, ${values.warmup} calls of warm-up`,
 );
 console.log("| measure | native | ballast | ballast / native, pooled | median of slice pairs |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
@@ -44,7 +49,8 @@ for (const [kind, n, label] of [
   const runs: Record<"native" | "ballast", Slice[]> = { native: [], ballast: [] };
   for (let i = 0; i < slices; i++) {
     const order = i % 2 === 0 ? (["native", "ballast"] as const) : (["ballast", "native"] as const);
-    for (const mode of order) runs[mode].push(await (mode === "native" ? native : ballast).run(kind, n));
+    for (const mode of order)
+      runs[mode].push(await (mode === "native" ? native : ballast)[i % processes]!.run(kind, n));
   }
   // pooled: the slices' total time, so a slow slice weighs as much as its length
   const perSec = (s: Slice[]) => (n * s.length) / sum(s.map((x) => n / x.perSec));
@@ -57,6 +63,5 @@ for (const [kind, n, label] of [
     `| main-thread CPU µs per ${kind} | ${mainUs(runs.native).toFixed(0)} | ${mainUs(runs.ballast).toFixed(0)} | ${(mainUs(runs.ballast) / mainUs(runs.native)).toFixed(3)} | |`,
   );
 }
-native.stop();
-ballast.stop();
+for (const w of [...native, ...ballast]) w.stop();
 mock.stop();

@@ -2,6 +2,9 @@
 //   node --expose-gc otel-overhead-worker.ts <none|native|ballast> <mock-url> <calls> <streams> [heap]
 //   node otel-overhead-worker.ts <mode> <mock-url> serve   (bench/otel-overhead-interleaved.ts: reads
 //     {"kind":"call"|"stream","n":N} lines on stdin, answers each with that slice's figures)
+//   node otel-overhead-worker.ts <mode> <mock-url> profile <calls>   (bench/otel-profile.ts: the main
+//     thread's CPU profile of <calls> calls, as self time per call by package)
+import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import Anthropic, * as sdk from "@anthropic-ai/sdk";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
@@ -92,6 +95,16 @@ if (callsArg === "serve") {
     const [perSec, cpuUs, mainUs] = await pool(n, kind === "stream" ? stream : create);
     process.stdout.write(`${JSON.stringify({ perSec, cpuUs, mainUs })}\n`);
   }
+} else if (callsArg === "profile") {
+  const n = Number(streamsArg);
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  await pool(n, create);
+  const { profile } = (await session.post("Profiler.stop")) as { profile: CpuProfile };
+  Object.assign(result, selfTimeByPackage(profile, n));
 } else if (heapArg) {
   // Heap mode: live heap after 10k calls against after `heapArg` calls, both after a full GC.
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -114,6 +127,34 @@ if (callsArg === "serve") {
   const calls = WARM_CALLS + WARM_STREAMS + Number(callsArg) + Number(streamsArg);
   result.spansPerCall = mode === "none" ? 0 : spans / calls;
 }
+interface CpuProfile {
+  nodes: { id: number; callFrame: { url: string; functionName: string } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a profiled main thread's time went: µs per call by package, and by V8's own entries (GC, idle). */
+function selfTimeByPackage(profile: CpuProfile, calls: number): Record<string, number> {
+  const packages = new Map(profile.nodes.map((n) => [n.id, packageOf(n.callFrame.url, n.callFrame.functionName)]));
+  const us: Record<string, number> = {};
+  profile.samples.forEach((id, i) => {
+    const where = packages.get(id) ?? "other";
+    us[where] = (us[where] ?? 0) + (profile.timeDeltas[i] ?? 0) / calls;
+  });
+  return us;
+}
+
+function packageOf(url: string, functionName: string): string {
+  if (!url) return /^\((garbage collector|idle|program)\)$/.test(functionName) ? functionName : "native code";
+  if (url.includes("/deps/undici/")) return "undici";
+  if (url.startsWith("node:")) return "node";
+  // the last node_modules/<package>/ of the path (pnpm nests them), else a workspace package's folder
+  const dependency = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+  if (dependency) return dependency;
+  const workspace = /\/packages\/([^/]+)\//.exec(url)?.[1];
+  return workspace ? `@ballast/${workspace}` : "other";
+}
+
 if (peerError) {
   result.instrumented = 0;
   process.stderr.write(`${mode}: could not instrument this @anthropic-ai/sdk (1.14): ${peerError}\n`);

@@ -25,11 +25,16 @@ export async function startMock(options: { pinned?: boolean } = {}): Promise<{ u
   return { url, stop: () => server.stdin.end() };
 }
 
-/** Runs one worker (`args`: mode, mock URL, calls, streams[, heap calls]) and returns its figures. */
-export async function runWorker(args: string[]): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, ["--expose-gc", here("./otel-overhead-worker.ts"), ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+/**
+ * Runs one worker (`args`: mode, mock URL, calls, streams[, heap calls]) and returns its figures; with
+ * `pinned`, on core 0.
+ */
+export async function runWorker(args: string[], options: { pinned?: boolean } = {}): Promise<Record<string, number>> {
+  const [cmd, argv] = command(
+    ["--expose-gc", here("./otel-overhead-worker.ts"), ...args],
+    options.pinned ? 0 : undefined,
+  );
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d) => {
     out += d;
