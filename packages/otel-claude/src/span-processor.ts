@@ -22,8 +22,8 @@ export interface ClaudeSpanProcessorOptions {
 
 /**
  * On each SDK `messages.create` span seen starting here: the call it records (`null` when there is none
- * or no more). A property of the span rather than a WeakMap entry: over HTTP, a WeakMap's set was the
- * costliest line of a call's recording (bench/otel-overhead.ts, --cpu-prof).
+ * or no more). A property of the span rather than a WeakMap entry: over HTTP, the WeakMap's set was the
+ * costliest line of a call's recording (bench/otel-profile.ts's workers, profiled line by line).
  */
 const CALL = Symbol("ballast.claude.call");
 type Watched = { [CALL]?: ClaudeCall | null };
