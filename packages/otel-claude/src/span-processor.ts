@@ -25,7 +25,7 @@ export interface ClaudeSpanProcessorOptions {
  * or no more). A property of the span rather than a WeakMap entry: over HTTP, the WeakMap's set was the
  * costliest line of a call's recording (bench/otel-profile.ts's workers, profiled line by line).
  */
-const CALL = Symbol("ballast.claude.call");
+const CALL = Symbol("ballast.claude.spanCall");
 type Watched = { [CALL]?: ClaudeCall | null };
 
 /**
