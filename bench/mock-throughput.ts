@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +78,6 @@ async function run(url: string, kind: "calls" | "events"): Promise<number> {
   return units / ((performance.now() - started) / 1000);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const results: Record<string, { mock: number[]; fixed: number[] }> = {
   calls: { mock: [], fixed: [] },
   events: { mock: [], fixed: [] },

@@ -9,6 +9,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { instrumentSdk } from "./otel-instrumented.ts";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "16" } } });
 const rounds = Number(values.rounds);
@@ -116,7 +117,6 @@ async function allocated(n: number, kind: Kind): Promise<number> {
   return sum(profile.head) / n;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 const toggle = (on: boolean) => (on ? inst.enable() : inst.disable());
 await run(3000, KINDS[0]!);
 await run(300, KINDS[1]!);

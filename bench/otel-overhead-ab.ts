@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import Anthropic from "@anthropic-ai/sdk";
 import { instrumentSdk } from "./otel-instrumented.ts";
+import { median } from "./stats.ts";
 
 let url = process.argv[2];
 let server: ReturnType<typeof spawn> | undefined;
@@ -38,7 +39,6 @@ async function run(n: number, stream: boolean) {
   const u = process.cpuUsage(cpu);
   return (u.user + u.system) / n;
 }
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
 console.log("| client CPU µs per call | instrumentation off | on | added |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const stream of [false, true]) {

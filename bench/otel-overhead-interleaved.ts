@@ -10,7 +10,8 @@
 //   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 6000]
 //     [--processes 3]
 import { parseArgs } from "node:util";
-import { type Slice, serveWorker, startMock } from "./otel-processes.ts";
+import { type Slice, serveWorker, startMock, turnOrder } from "./otel-processes.ts";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +37,6 @@ for (const w of [...native, ...ballast]) {
   await w.run("stream", Math.ceil(warm / 10));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 console.log(
   `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${processes} processes each, ${values.warmup} calls of warm-up`,
@@ -49,8 +49,7 @@ for (const [kind, n, label] of [
 ] as const) {
   const runs: Record<"native" | "ballast", Slice[]> = { native: [], ballast: [] };
   for (let i = 0; i < slices; i++) {
-    const order = i % 2 === 0 ? (["native", "ballast"] as const) : (["ballast", "native"] as const);
-    for (const mode of order)
+    for (const mode of turnOrder(i))
       runs[mode].push(await (mode === "native" ? native : ballast)[i % processes]!.run(kind, n));
   }
   // pooled: the slices' total time, so a slow slice weighs as much as its length

@@ -9,6 +9,7 @@
 //   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
 import { parseArgs } from "node:util";
 import { runWorker, startMock } from "./otel-processes.ts";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,6 @@ for (let round = 0; round < Number(values.rounds); round++) {
 const heap = await worker("ballast", [values["heap-calls"]!]);
 mock.stop();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const m = (mode: string, key: string) => median(runs[mode]!.map((r) => r[key] ?? 0));
 console.log(
   `otel-overhead: node ${process.version}, ${values.calls} calls + ${values.streams} streams per run, ${values.rounds} rounds`,

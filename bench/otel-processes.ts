@@ -68,3 +68,8 @@ export function serveWorker(
     stop: () => child.stdin.end(),
   };
 }
+
+/** Which of the two configurations goes first in turn `i`: they alternate, so neither always meets a warmer machine. */
+export function turnOrder(i: number): readonly ["native", "ballast"] | readonly ["ballast", "native"] {
+  return i % 2 === 0 ? (["native", "ballast"] as const) : (["ballast", "native"] as const);
+}

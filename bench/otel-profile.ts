@@ -7,7 +7,8 @@
 // time scatters far less. It leaves out what Ballast costs indirectly (more GC, colder caches for the rest).
 //   node bench/otel-profile.ts [--runs 3] [--calls 20000]
 import { parseArgs } from "node:util";
-import { runWorker, startMock } from "./otel-processes.ts";
+import { runWorker, startMock, turnOrder } from "./otel-processes.ts";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "3" }, calls: { type: "string", default: "20000" } },
@@ -23,13 +24,11 @@ const DIRECT = ["@ballast/otel-claude", "@ballast/pricing", "@opentelemetry/sdk-
 const mock = await startMock({ pinned: true });
 const profiles: Record<"native" | "ballast", Record<string, number>[]> = { native: [], ballast: [] };
 for (let i = 0; i < runs; i++) {
-  const order = i % 2 === 0 ? (["native", "ballast"] as const) : (["ballast", "native"] as const);
-  for (const mode of order)
+  for (const mode of turnOrder(i))
     profiles[mode].push(await runWorker([mode, mock.url, "profile", values.calls!], { pinned: true }));
 }
 mock.stop();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const at = (mode: "native" | "ballast", pkg: string) => median(profiles[mode].map((p) => p[pkg] ?? 0));
 const busy = (p: Record<string, number>) =>
   Object.entries(p).reduce((sum, [pkg, us]) => (pkg === "(idle)" ? sum : sum + us), 0);

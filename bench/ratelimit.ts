@@ -13,6 +13,7 @@ import { MemoryStore, RedisStore } from "@ballast/ratelimit";
 import { findBinary, startRedis } from "@ballast/test-services";
 import { Redis } from "ioredis";
 import { type Contenders, contenders } from "./ratelimit-contenders.ts";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +75,6 @@ for (let round = 0; round < ROUNDS; round++) {
   const order = Object.keys(decide) as Name[];
   for (const name of round % 2 ? order.reverse() : order) runs[name].push(await rate(decide[name]));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const perSecond = (name: Name) => median(runs[name].map((r) => r[0]));
 const redisUs = (name: Name) => median(runs[name].map((r) => r[1]));
 const clientCpu = (name: Name) => median(runs[name].map((r) => r[2]));

@@ -3,6 +3,7 @@
 //   node bench/retry-overhead.ts [--calls 200000] [--rounds 7]
 import { parseArgs } from "node:util";
 import { retryPolicy } from "@ballast/retry";
+import { median } from "./stats.ts";
 
 const { values } = parseArgs({
   options: { calls: { type: "string", default: "200000" }, rounds: { type: "string", default: "7" } },
@@ -38,7 +39,6 @@ for (let r = 0; r < ROUNDS; r++) {
     runs[which].push(await time(which === "bare" ? bare : wrapped));
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 const [b, p] = [median(runs.bare), median(runs.policy)];
 console.log(`retry-overhead: node ${process.version}, ${CALLS} calls × ${ROUNDS} rounds`);
 console.log("| measure | bare call | through policy.execute | added | target |");
