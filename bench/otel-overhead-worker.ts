@@ -7,6 +7,7 @@
 import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import Anthropic, * as sdk from "@anthropic-ai/sdk";
+import { VERSION as SDK_VERSION } from "@anthropic-ai/sdk/version";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -157,7 +158,7 @@ function packageOf(url: string, functionName: string): string {
 
 if (peerError) {
   result.instrumented = 0;
-  process.stderr.write(`${mode}: could not instrument this @anthropic-ai/sdk (1.14): ${peerError}\n`);
+  process.stderr.write(`${mode}: could not instrument this @anthropic-ai/sdk (${SDK_VERSION}): ${peerError}\n`);
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

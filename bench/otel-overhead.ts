@@ -8,6 +8,7 @@
 // bench/otel-overhead-interleaved.ts makes the same comparison with the machine's drift taken out.
 //   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
 import { parseArgs } from "node:util";
+import { VERSION as SDK_VERSION } from "@anthropic-ai/sdk/version";
 import { runWorker, startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
@@ -58,7 +59,7 @@ const rows = [
 ] as const;
 // A peer that could not patch this SDK version measures nothing of its own: say so instead of a figure.
 const peer = (mode: string, figure: string) =>
-  runs[mode]?.some((r) => r.instrumented === 0) ? "does not instrument SDK 1.14" : figure;
+  runs[mode]?.some((r) => r.instrumented === 0) ? `does not instrument SDK ${SDK_VERSION}` : figure;
 for (const [key, label, target, digits] of rows) {
   const f = (mode: string) => m(mode, key).toFixed(digits);
   const ratio = key === "spansPerCall" ? "" : (m("ballast", key) / m("native", key)).toFixed(3);
