@@ -1,14 +1,15 @@
 // bench/otel-overhead.ts's comparison with the machine's drift taken out: native-tracing workers and Ballast
 // workers stay up for the whole run and take turns, a slice of calls (or streams) each, which of the two goes
 // first alternating. There are --processes of each, used in turn: one process's steady state differs from the
-// next one's by a few per cent, as much as the difference measured here. The client is on core 0 and
-// claude-mock on core 1 (where `taskset` exists), so a slice has a core to itself as in bench/otel-overhead.ts;
-// each pair of slices meets the same machine, which on a shared host moves by more than the difference measured
-// here. Prints the pooled throughput ratio (all of Ballast's slices against all of native's), the median of the
-// slice pairs' ratios, and the main thread's CPU µs per call. Each worker first runs --warmup calls and a tenth
-// as many streams, unmeasured.
-//   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 6000]
-//     [--processes 3]
+// next one's by a few per cent, as much as the difference measured here (six identical natively traced
+// processes taking turns: medians of 383 to 429 µs of main-thread CPU per call), so three a side left a few per
+// cent of it in the ratio. The client is on core 0 and claude-mock on core 1 (where `taskset` exists), so a
+// slice has a core to itself as in bench/otel-overhead.ts; each pair of slices meets the same machine, which on
+// a shared host moves by more than the difference measured here. Prints the pooled throughput ratio (all of
+// Ballast's slices against all of native's), the median of the slice pairs' ratios, and the main thread's CPU µs
+// per call. Each worker first runs --warmup calls and a tenth as many streams, unmeasured.
+//   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 4000]
+//     [--processes 6]
 import { parseArgs } from "node:util";
 import { type Slice, serveWorker, startMock, turnOrder } from "./otel-processes.ts";
 import { median } from "./stats.ts";
@@ -18,8 +19,8 @@ const { values } = parseArgs({
     slices: { type: "string", default: "30" },
     calls: { type: "string", default: "4000" },
     streams: { type: "string", default: "400" },
-    warmup: { type: "string", default: "6000" },
-    processes: { type: "string", default: "3" },
+    warmup: { type: "string", default: "4000" },
+    processes: { type: "string", default: "6" },
   },
 });
 for (const [k, v] of Object.entries(values)) {
