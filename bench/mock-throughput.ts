@@ -4,27 +4,16 @@
 //   node bench/mock-throughput.ts [--calls 4000] [--streams 1000] [--concurrency 16] [--rounds 5]
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
+import { counts } from "./args.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: "string", default: "4000" },
-    streams: { type: "string", default: "1000" },
-    concurrency: { type: "string", default: "16" },
-    rounds: { type: "string", default: "5" },
-  },
-});
-const int = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer ≥ 1; got ${v}`);
-  return n;
-};
-const CALLS = int("calls", values.calls);
-const STREAMS = int("streams", values.streams);
-const CONCURRENCY = int("concurrency", values.concurrency);
-const ROUNDS = int("rounds", values.rounds);
+const {
+  calls: CALLS,
+  streams: STREAMS,
+  concurrency: CONCURRENCY,
+  rounds: ROUNDS,
+} = counts({ calls: 4000, streams: 1000, concurrency: 16, rounds: 5 });
 
 const request = {
   model: "claude-sonnet-4-6",

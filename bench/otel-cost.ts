@@ -6,15 +6,12 @@
 //   node bench/otel-cost.ts [--rounds 16]
 import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
+import { counts } from "./args.ts";
 import { instrumentSdk } from "./otel-instrumented.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "16" } } });
-const rounds = Number(values.rounds);
-if (!(Number.isInteger(rounds) && rounds >= 1))
-  throw new Error(`--rounds must be an integer ≥ 1; got ${values.rounds}`);
+const { rounds } = counts({ rounds: 16 });
 
 const inst = instrumentSdk();
 

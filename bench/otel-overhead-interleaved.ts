@@ -10,29 +10,17 @@
 // per call. Each worker first runs --warmup calls and a tenth as many streams, unmeasured.
 //   node bench/otel-overhead-interleaved.ts [--slices 30] [--calls 4000] [--streams 400] [--warmup 4000]
 //     [--processes 6]
-import { parseArgs } from "node:util";
+
+import { counts } from "./args.ts";
 import { type Slice, serveWorker, startMock, turnOrder } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    slices: { type: "string", default: "30" },
-    calls: { type: "string", default: "4000" },
-    streams: { type: "string", default: "400" },
-    warmup: { type: "string", default: "4000" },
-    processes: { type: "string", default: "6" },
-  },
-});
-for (const [k, v] of Object.entries(values)) {
-  if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
-}
-const slices = Number(values.slices);
+const values = counts({ slices: 30, calls: 4000, streams: 400, warmup: 4000, processes: 6 });
+const { slices, processes, warmup: warm } = values;
 const mock = await startMock({ pinned: true });
-const processes = Number(values.processes);
 const workers = (mode: string) => Array.from({ length: processes }, () => serveWorker(mode, mock.url));
 const native = workers("native");
 const ballast = workers("ballast");
-const warm = Number(values.warmup);
 for (const w of [...native, ...ballast]) {
   await w.run("call", warm);
   await w.run("stream", Math.ceil(warm / 10));
@@ -40,13 +28,13 @@ for (const w of [...native, ...ballast]) {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 console.log(
-  `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${processes} processes each, ${values.warmup} calls of warm-up`,
+  `otel-overhead-interleaved: node ${process.version}, ${slices} slice pairs per measure, ${processes} processes each, ${warm} calls of warm-up`,
 );
 console.log("| measure | native | ballast | ballast / native, pooled | median of slice pairs |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
 for (const [kind, n, label] of [
-  ["call", Number(values.calls), "non-streaming calls"],
-  ["stream", Number(values.streams), "streams"],
+  ["call", values.calls, "non-streaming calls"],
+  ["stream", values.streams, "streams"],
 ] as const) {
   const runs: Record<"native" | "ballast", Slice[]> = { native: [], ballast: [] };
   for (let i = 0; i < slices; i++) {

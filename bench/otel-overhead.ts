@@ -7,25 +7,15 @@
 // Target: ballast ≥ 95% of native. Heap after --heap-calls (100k) within 5 MB of the heap after 10k.
 // bench/otel-overhead-interleaved.ts makes the same comparison with the machine's drift taken out.
 //   node bench/otel-overhead.ts [--calls 20000] [--streams 2000] [--rounds 5] [--heap-calls 100000]
-import { parseArgs } from "node:util";
 import { VERSION as SDK_VERSION } from "@anthropic-ai/sdk/version";
+import { counts } from "./args.ts";
 import { runWorker, startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: "string", default: "20000" },
-    streams: { type: "string", default: "2000" },
-    rounds: { type: "string", default: "5" },
-    "heap-calls": { type: "string", default: "100000" },
-  },
-});
-for (const [k, v] of Object.entries(values)) {
-  if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
-}
+const values = counts({ calls: 20000, streams: 2000, rounds: 5, "heap-calls": 100000 });
 const mock = await startMock();
 const worker = (mode: string, extra: string[] = []) =>
-  runWorker([mode, mock.url, values.calls!, values.streams!, ...extra]);
+  runWorker([mode, mock.url, String(values.calls), String(values.streams), ...extra]);
 
 const modes = ["none", "native", "ballast", "traceloop", "openinference"] as const;
 const runs: Record<string, Array<Record<string, number>>> = {
@@ -35,11 +25,11 @@ const runs: Record<string, Array<Record<string, number>>> = {
   traceloop: [],
   openinference: [],
 };
-for (let round = 0; round < Number(values.rounds); round++) {
+for (let round = 0; round < values.rounds; round++) {
   const order = round % 2 === 0 ? modes : [...modes].reverse();
   for (const mode of order) runs[mode]!.push(await worker(mode));
 }
-const heap = await worker("ballast", [values["heap-calls"]!]);
+const heap = await worker("ballast", [String(values["heap-calls"])]);
 mock.stop();
 
 const m = (mode: string, key: string) => median(runs[mode]!.map((r) => r[key] ?? 0));

@@ -6,17 +6,12 @@
 // the machine moves by up to 2× within a minute, so throughput ratios scatter; a share of the same run's busy
 // time scatters far less. It leaves out what Ballast costs indirectly (more GC, colder caches for the rest).
 //   node bench/otel-profile.ts [--runs 3] [--calls 20000]
-import { parseArgs } from "node:util";
+
+import { counts } from "./args.ts";
 import { runWorker, startMock, turnOrder } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: { runs: { type: "string", default: "3" }, calls: { type: "string", default: "20000" } },
-});
-for (const [k, v] of Object.entries(values)) {
-  if (!(Number.isInteger(Number(v)) && Number(v) >= 1)) throw new Error(`--${k} must be an integer ≥ 1; got ${v}`);
-}
-const runs = Number(values.runs);
+const { runs, calls } = counts({ runs: 3, calls: 20000 });
 
 // Ballast's direct cost: its packages, and the SDKs that only its records use in these workers
 const DIRECT = ["@ballast/otel-claude", "@ballast/pricing", "@opentelemetry/sdk-metrics", "@opentelemetry/sdk-logs"];
@@ -25,7 +20,7 @@ const mock = await startMock({ pinned: true });
 const profiles: Record<"native" | "ballast", Record<string, number>[]> = { native: [], ballast: [] };
 for (let i = 0; i < runs; i++) {
   for (const mode of turnOrder(i))
-    profiles[mode].push(await runWorker([mode, mock.url, "profile", values.calls!], { pinned: true }));
+    profiles[mode].push(await runWorker([mode, mock.url, "profile", String(calls)], { pinned: true }));
 }
 mock.stop();
 
@@ -35,7 +30,7 @@ const busy = (p: Record<string, number>) =>
 const direct = (p: Record<string, number>) => DIRECT.reduce((sum, pkg) => sum + (p[pkg] ?? 0), 0);
 
 console.log(
-  `otel-profile: node ${process.version}, ${values.calls} calls per run, ${runs} runs each, main-thread self time (medians)`,
+  `otel-profile: node ${process.version}, ${calls} calls per run, ${runs} runs each, main-thread self time (medians)`,
 );
 console.log("| per non-streaming call | native tracing µs | share of busy | ballast µs | share of busy |");
 console.log("| --- | ---: | ---: | ---: | ---: |");

@@ -9,14 +9,12 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { findBinary, freePort, redisArgs } from "@ballast/test-services";
 import { Redis } from "ioredis";
+import { counts } from "./args.ts";
 import { type Contenders, contenders } from "./ratelimit-contenders.ts";
 
-const { values } = parseArgs({ options: { decisions: { type: "string", default: "300" } } });
-const N = Number(values.decisions);
-if (!(Number.isInteger(N) && N > 0)) throw new Error("--decisions must be an integer ≥ 1");
+const { decisions: N } = counts({ decisions: 300 });
 
 const valgrind = findBinary("valgrind");
 const redisServer = findBinary("redis-server");

@@ -1,21 +1,11 @@
 // What policy.execute adds around a call that succeeds at once: a tight loop of already-resolved
 // functions, bare and through the policy, interleaved rounds, medians. Target: < 2 µs added per call.
 //   node bench/retry-overhead.ts [--calls 200000] [--rounds 7]
-import { parseArgs } from "node:util";
 import { retryPolicy } from "@ballast/retry";
+import { counts } from "./args.ts";
 import { median } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: { calls: { type: "string", default: "200000" }, rounds: { type: "string", default: "7" } },
-});
-const CALLS = Number(values.calls);
-const ROUNDS = Number(values.rounds);
-for (const [k, v] of [
-  ["calls", CALLS],
-  ["rounds", ROUNDS],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be an integer ≥ 1`);
-}
+const { calls: CALLS, rounds: ROUNDS } = counts({ calls: 200000, rounds: 7 });
 
 const policy = retryPolicy({ fallbackModels: ["claude-haiku-4-5"] });
 const work = async () => 42;
