@@ -10,23 +10,33 @@ import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 
 /** An exporter that accepts and drops everything. */
-const drop = {
+export const drop = {
   export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: 0 }),
   shutdown: async () => {},
   forceFlush: async () => {},
 };
 
-/** Patches `@anthropic-ai/sdk` with ClaudeInstrumentation on `tracerProvider`, metrics and logs dropped. */
-export function instrumentOn(tracerProvider: TracerProvider): ClaudeInstrumentation {
+/** A MeterProvider collecting every second into an exporter that drops everything. */
+export function meterProviderDropping(): MeterProvider {
+  return new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
+  });
+}
+
+/**
+ * Patches `@anthropic-ai/sdk` with ClaudeInstrumentation on `tracerProvider`, metrics and logs dropped (or
+ * going to the providers given).
+ */
+export function instrumentOn(
+  tracerProvider: TracerProvider,
+  providers: { meterProvider?: MeterProvider; loggerProvider?: LoggerProvider } = {},
+): ClaudeInstrumentation {
   const inst = new ClaudeInstrumentation();
   inst.setTracerProvider(tracerProvider);
-  inst.setMeterProvider(
-    new MeterProvider({
-      readers: [new PeriodicExportingMetricReader({ exporter: drop as never, exportIntervalMillis: 1000 })],
-    }),
-  );
+  inst.setMeterProvider(providers.meterProvider ?? meterProviderDropping());
   inst.setLoggerProvider(
-    new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
+    providers.loggerProvider ??
+      new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
   );
   inst.manuallyInstrument(sdk);
   return inst;

@@ -1,59 +1,145 @@
-// The CPU that @ballast/otel-claude adds to each call, measured in one process by switching the
-// instrumentation off and on between interleaved batches (native SDK tracing stays on throughout), so
-// machine noise that moves whole processes cancels out. Prints median client CPU µs per call.
-//   node bench/otel-overhead-ab.ts [mock-url]   (starts its own claude-mock child when no URL is given)
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+// What @ballast/otel-claude and the records it makes add to a call's main-thread CPU, in one process over HTTP
+// against claude-mock (zero latency, on core 1 where it can be pinned), configurations switched between
+// interleaved batches so that the machine's drift, which moves whole processes, cancels out:
+//   native       — the SDK's own span only (instrumentation off, ClaudeSpanProcessor passed over)
+//   ballast      — everything, as bench/otel-instrumented.ts sets it up
+//   no log SDK   — the same with the log processor reporting itself disabled: the logs SDK makes no record
+//   no metrics   — the same with a MeterProvider without readers: the metrics SDK aggregates nothing
+// Each figure is a median over rounds of paired differences (below). Batches are long because a scavenge
+// stops the main thread for ~15 ms every few hundred calls (even without OTel a call over HTTP here leaves
+// ~21 KB that survive one, `node --trace-gc-nvp`), which 2,000-call batches did not average out.
+//   node bench/otel-overhead-ab.ts [--rounds 24] [--calls 4000] [--streams 800]   (5 min)
 import Anthropic from "@anthropic-ai/sdk";
-import { instrumentSdk } from "./otel-instrumented.ts";
+import { ClaudeSpanProcessor } from "@ballast/otel-claude";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { counts } from "./args.ts";
+import { drop, instrumentOn, meterProviderDropping } from "./otel-instrumented.ts";
+import { startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
-let url = process.argv[2];
-let server: ReturnType<typeof spawn> | undefined;
-if (!url) {
-  server = spawn(process.execPath, [new URL("./mock-server.ts", import.meta.url).pathname], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const [line] = (await once(server.stdout!, "data")) as [Buffer];
-  url = (JSON.parse(line.toString()) as { url: string }).url;
+const { rounds, calls, streams } = counts({ rounds: 24, calls: 4000, streams: 800 });
+const mock = await startMock({ pinned: true });
+
+// A tracer provider's processors are fixed when it is made: ClaudeSpanProcessor is switched from outside.
+const claude = new ClaudeSpanProcessor();
+let processorOn = true;
+const switchedProcessor = {
+  onStart: (span: never, parent: never) => processorOn && claude.onStart(span, parent),
+  onEnding: (span: never) => processorOn && claude.onEnding(span),
+  onEnd: (span: never) => processorOn && claude.onEnd(span),
+  forceFlush: () => claude.forceFlush(),
+  shutdown: () => claude.shutdown(),
+};
+// The logs SDK asks its processors whether they are enabled before it makes a record.
+const batchLogs = new BatchLogRecordProcessor({ exporter: drop as never });
+let logsOn = true;
+const switchedLogs = {
+  enabled: () => logsOn,
+  onEmit: (record: never) => batchLogs.onEmit(record),
+  forceFlush: () => batchLogs.forceFlush(),
+  shutdown: () => batchLogs.shutdown(),
+};
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+const tracerProvider = new TracerProvider({
+  spanProcessors: [switchedProcessor as never, new BatchSpanProcessor({ exporter: drop as never })],
+});
+trace.setGlobalTracerProvider(tracerProvider);
+const withReader = meterProviderDropping();
+const withoutReader = new MeterProvider();
+const inst = instrumentOn(tracerProvider, {
+  meterProvider: withReader,
+  loggerProvider: new LoggerProvider({ processors: [switchedLogs as never] }),
+});
+
+const CONFIGS = ["native", "ballast", "no log SDK", "no metrics"] as const;
+type Config = (typeof CONFIGS)[number];
+let meterProvider = withReader;
+function use(config: Config): void {
+  processorOn = config !== "native";
+  logsOn = config !== "no log SDK";
+  const meters = config === "no metrics" ? withoutReader : withReader;
+  // only on a change: each one makes the instrumentation a new set of instruments
+  if (meters !== meterProvider) inst.setMeterProvider(meters);
+  meterProvider = meters;
+  if (config === "native") inst.disable();
+  else inst.enable();
 }
-const inst = instrumentSdk();
-const client = new Anthropic({ baseURL: url, apiKey: "k", maxRetries: 0 });
+
+const client = new Anthropic({ baseURL: mock.url, apiKey: "sk-bench", maxRetries: 0 });
 const params = {
   model: "claude-sonnet-4-6",
   max_tokens: 256,
-  messages: [{ role: "user" as const, content: "Where is my order?" }],
+  messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
 };
-async function run(n: number, stream: boolean) {
+
+const signed = (x: number) => `${x < 0 ? "−" : "+"}${Math.abs(x).toFixed(1)}`;
+
+/** `n` calls (or streams), 16 at a time: main-thread CPU µs per call. */
+async function run(n: number, stream: boolean): Promise<number> {
   let next = 0;
-  const cpu = process.cpuUsage();
+  const main = process.threadCpuUsage();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next++ < n) {
-        if (stream) {
-          for await (const _ of await client.messages.create({ ...params, stream: true }));
-        } else await client.messages.create(params);
+        if (stream) for await (const _ of await client.messages.create({ ...params, stream: true }));
+        else await client.messages.create(params);
       }
     }),
   );
-  const u = process.cpuUsage(cpu);
-  return (u.user + u.system) / n;
+  const used = process.threadCpuUsage(main);
+  return (used.user + used.system) / n;
 }
-console.log("| client CPU µs per call | instrumentation off | on | added |");
-console.log("| --- | ---: | ---: | ---: |");
-for (const stream of [false, true]) {
-  const res: Record<string, number[]> = { off: [], on: [] };
-  for (let i = 0; i < 8; i++) {
-    for (const mode of i % 2 ? ["on", "off"] : ["off", "on"]) {
-      if (mode === "on") inst.enable();
-      else inst.disable();
-      res[mode]?.push(await run(2000, stream));
+
+// Each comparison is a pair of adjacent batches, Ballast and the configuration without one part of it:
+// a difference taken across other batches carried several seconds of the machine's drift.
+const PAIRS = [
+  ["native", "what Ballast adds to a natively traced call"],
+  ["no log SDK", "of which the logs SDK making the log record"],
+  ["no metrics", "of which the metrics SDK aggregating the histogram points"],
+] as const;
+
+console.log(
+  `otel-overhead-ab: node ${process.version}, ${rounds} rounds of ${calls} calls and ${streams} streams per batch, main-thread CPU µs (medians of paired differences)`,
+);
+console.log("| per call | non-streaming call | stream |");
+console.log("| --- | ---: | ---: |");
+const rows: string[][] = [["natively traced call, µs"], ...PAIRS.map(([, label]) => [label])];
+const ratios: string[] = [];
+for (const [stream, n] of [
+  [false, calls],
+  [true, streams],
+] as const) {
+  const native: number[] = [];
+  const differences: number[][] = PAIRS.map(() => []);
+  for (const config of CONFIGS) {
+    use(config);
+    await run(n, stream); // warm-up
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [without]] of PAIRS.entries()) {
+      const order = (round + i) % 2 === 0 ? ([without, "ballast"] as const) : (["ballast", without] as const);
+      const figures = {} as Record<Config, number>;
+      for (const config of order) {
+        use(config);
+        figures[config] = await run(n, stream);
+      }
+      if (without === "native") native.push(figures.native);
+      differences[i]!.push(figures.ballast - figures[without]);
     }
   }
-  const [off, on] = [median(res.off ?? []), median(res.on ?? [])];
-  console.log(
-    `| ${stream ? "stream" : "non-streaming"} | ${off.toFixed(0)} | ${on.toFixed(0)} | ${(on - off).toFixed(0)} |`,
-  );
+  const base = median(native);
+  rows[0]!.push(base.toFixed(1));
+  differences.forEach((d, i) => {
+    rows[i + 1]!.push(signed(median(d)));
+  });
+  ratios.push(`${stream ? "streams" : "calls"} ${(base / (base + median(differences[0]!))).toFixed(3)}`);
 }
-server?.stdin?.end();
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+console.log(`main-thread CPU, native ÷ ballast: ${ratios.join(", ")}`);
+mock.stop();
 process.exit(0);
