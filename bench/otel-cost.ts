@@ -8,6 +8,7 @@ import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import Anthropic from "@anthropic-ai/sdk";
 import { counts } from "./args.ts";
+import { callOf, inFlight } from "./claude-calls.ts";
 import { instrumentSdk } from "./otel-instrumented.ts";
 import { median } from "./stats.ts";
 
@@ -81,17 +82,9 @@ new PerformanceObserver((list) => {
 
 /** `n` calls, 16 at a time; returns client CPU µs and GC pause µs per call. */
 async function run(n: number, { stream, body }: Kind): Promise<[number, number]> {
-  let next = 0;
   const gcBefore = gcMs;
   const cpu = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next++ < n) {
-        if (stream) for await (const _ of await client.messages.create({ ...body, stream: true }));
-        else await client.messages.create(body);
-      }
-    }),
-  );
+  await inFlight(n, callOf(client, stream, body));
   const used = process.cpuUsage(cpu);
   // the observer hears of the last pauses a turn later
   await new Promise((resolve) => setImmediate(resolve));

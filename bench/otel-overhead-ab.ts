@@ -17,6 +17,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { counts } from "./args.ts";
+import { callOf, inFlight } from "./claude-calls.ts";
 import { drop, instrumentOn, meterProviderDropping } from "./otel-instrumented.ts";
 import { startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
@@ -71,26 +72,13 @@ function use(config: Config): void {
 }
 
 const client = new Anthropic({ baseURL: mock.url, apiKey: "sk-bench", maxRetries: 0 });
-const params = {
-  model: "claude-sonnet-4-6",
-  max_tokens: 256,
-  messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
-};
 
 const signed = (x: number) => `${x < 0 ? "−" : "+"}${Math.abs(x).toFixed(1)}`;
 
 /** `n` calls (or streams), 16 at a time: main-thread CPU µs per call. */
 async function run(n: number, stream: boolean): Promise<number> {
-  let next = 0;
   const main = process.threadCpuUsage();
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next++ < n) {
-        if (stream) for await (const _ of await client.messages.create({ ...params, stream: true }));
-        else await client.messages.create(params);
-      }
-    }),
-  );
+  await inFlight(n, callOf(client, stream));
   const used = process.threadCpuUsage(main);
   return (used.user + used.system) / n;
 }

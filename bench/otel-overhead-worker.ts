@@ -12,10 +12,10 @@ import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { callOf, inFlight } from "./claude-calls.ts";
 import { instrumentOn } from "./otel-instrumented.ts";
 
 const [mode = "none", url = "", callsArg = "20000", streamsArg = "2000", heapArg] = process.argv.slice(2);
-const CONCURRENCY = 16;
 
 // Counts exported spans, to report how many spans each call gets.
 let spans = 0;
@@ -53,23 +53,13 @@ if (mode !== "none") {
 }
 
 const client = new Anthropic({ baseURL: url, apiKey: "sk-bench", maxRetries: 0 });
-const params = {
-  model: "claude-sonnet-4-6",
-  max_tokens: 256,
-  messages: [{ role: "user" as const, content: "Where is my order? It was due on Monday." }],
-};
 
 /** Runs `n` tasks 16 at a time; returns calls/s, this process's CPU µs per call and its main thread's. */
 async function pool(n: number, task: () => Promise<void>): Promise<[number, number, number]> {
-  let next = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
   const main = process.threadCpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < n) await task();
-    }),
-  );
+  await inFlight(n, task);
   const used = process.cpuUsage(cpu);
   const mainUsed = process.threadCpuUsage(main);
   return [
@@ -78,10 +68,8 @@ async function pool(n: number, task: () => Promise<void>): Promise<[number, numb
     (mainUsed.user + mainUsed.system) / n,
   ];
 }
-const create = () => client.messages.create(params).then(() => {});
-const stream = async () => {
-  for await (const _ of await client.messages.create({ ...params, stream: true }));
-};
+const create = callOf(client, false);
+const stream = callOf(client, true);
 
 // Warm-up: both paths that are measured, so that neither the first calls nor the first streams of a run
 // are also the first that V8 compiles.
