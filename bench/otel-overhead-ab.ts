@@ -1,133 +1,83 @@
-// What @ballast/otel-claude and the records it makes add to a call's main-thread CPU, in one process over HTTP
-// against claude-mock (zero latency, on core 1 where it can be pinned), configurations switched between
-// interleaved batches so that the machine's drift, which moves whole processes, cancels out:
-//   native       — the SDK's own span only (instrumentation off, ClaudeSpanProcessor passed over)
-//   ballast      — everything, as bench/otel-instrumented.ts sets it up
-//   no log SDK   — the same with the log processor reporting itself disabled: the logs SDK makes no record
-//   no metrics   — the same with a MeterProvider without readers: the metrics SDK aggregates nothing
-// Each figure is a median over rounds of paired differences (below). Batches are long because a scavenge
-// stops the main thread for ~15 ms every few hundred calls (even without OTel a call over HTTP here leaves
-// ~21 KB that survive one, `node --trace-gc-nvp`), which 2,000-call batches did not average out.
-//   node bench/otel-overhead-ab.ts [--rounds 24] [--calls 4000] [--streams 800]   (5 min)
-import Anthropic from "@anthropic-ai/sdk";
-import { ClaudeSpanProcessor } from "@ballast/otel-claude";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+// What @ballast/otel-claude and the records it makes add to a call's main-thread CPU, over HTTP against
+// claude-mock (zero latency, on core 1 where it can be pinned), from bench/otel-overhead-ab-worker.ts: in each of
+// several processes, the configurations switched between interleaved batches, so that the machine's drift, which
+// moves whole processes, cancels out; each figure is the median over processes of each process's median paired
+// difference, with the range over processes. Several processes, because the same build's difference moves by up
+// to ±5 µs from one process to the next (V8's code and inlining differ per process), far more than within one.
+// Batches are long because a scavenge stops the main thread for ~15 ms every few hundred calls, which 2,000-call
+// batches did not average out. "The contract alone" is bench/contract-floor.ts: what TELEMETRY.md asks of every
+// call through the OTel SDKs, made as cheaply as the bench can, with none of Ballast's bookkeeping.
+//   node bench/otel-overhead-ab.ts [--processes 3] [--rounds 8] [--calls 4000] [--streams 800]   (6 min)
 import { counts } from "./args.ts";
-import { callOf, inFlight } from "./claude-calls.ts";
-import { drop, instrumentOn, meterProviderDropping } from "./otel-instrumented.ts";
-import { startMock } from "./otel-processes.ts";
+import { runWorker, startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
 
-const { rounds, calls, streams } = counts({ rounds: 24, calls: 4000, streams: 800 });
+const { processes, rounds, calls, streams } = counts({ processes: 3, rounds: 8, calls: 4000, streams: 800 });
+interface Kind {
+  native: number[];
+  differences: number[][];
+}
+interface Result {
+  pairs: [string, string][];
+  calls: Kind;
+  streams: Kind;
+}
+
 const mock = await startMock({ pinned: true });
-
-// A tracer provider's processors are fixed when it is made: ClaudeSpanProcessor is switched from outside.
-const claude = new ClaudeSpanProcessor();
-let processorOn = true;
-const switchedProcessor = {
-  onStart: (span: never, parent: never) => processorOn && claude.onStart(span, parent),
-  onEnding: (span: never) => processorOn && claude.onEnding(span),
-  onEnd: (span: never) => processorOn && claude.onEnd(span),
-  forceFlush: () => claude.forceFlush(),
-  shutdown: () => claude.shutdown(),
-};
-// The logs SDK asks its processors whether they are enabled before it makes a record.
-const batchLogs = new BatchLogRecordProcessor({ exporter: drop as never });
-let logsOn = true;
-const switchedLogs = {
-  enabled: () => logsOn,
-  onEmit: (record: never) => batchLogs.onEmit(record),
-  forceFlush: () => batchLogs.forceFlush(),
-  shutdown: () => batchLogs.shutdown(),
-};
-
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tracerProvider = new TracerProvider({
-  spanProcessors: [switchedProcessor as never, new BatchSpanProcessor({ exporter: drop as never })],
-});
-trace.setGlobalTracerProvider(tracerProvider);
-const withReader = meterProviderDropping();
-const withoutReader = new MeterProvider();
-const inst = instrumentOn(tracerProvider, {
-  meterProvider: withReader,
-  loggerProvider: new LoggerProvider({ processors: [switchedLogs as never] }),
-});
-
-const CONFIGS = ["native", "ballast", "no log SDK", "no metrics"] as const;
-type Config = (typeof CONFIGS)[number];
-let meterProvider = withReader;
-function use(config: Config): void {
-  processorOn = config !== "native";
-  logsOn = config !== "no log SDK";
-  const meters = config === "no metrics" ? withoutReader : withReader;
-  // only on a change: each one makes the instrumentation a new set of instruments
-  if (meters !== meterProvider) inst.setMeterProvider(meters);
-  meterProvider = meters;
-  if (config === "native") inst.disable();
-  else inst.enable();
+const results: Result[] = [];
+for (let i = 0; i < processes; i++) {
+  results.push(
+    await runWorker<Result>([mock.url, String(rounds), String(calls), String(streams)], {
+      pinned: true,
+      script: "./otel-overhead-ab-worker.ts",
+    }),
+  );
 }
+mock.stop();
 
-const client = new Anthropic({ baseURL: mock.url, apiKey: "sk-bench", maxRetries: 0 });
-
+const LABELS: Record<string, string> = {
+  "ballast − native": "what Ballast adds to a natively traced call",
+  "ballast − no log SDK": "of which the logs SDK making the log record",
+  "ballast − no metrics": "of which the metrics SDK aggregating the histogram points",
+  "contract alone − native": "the contract alone, without Ballast (bench/contract-floor.ts)",
+};
 const signed = (x: number) => `${x < 0 ? "−" : "+"}${Math.abs(x).toFixed(1)}`;
-
-/** `n` calls (or streams), 16 at a time: main-thread CPU µs per call. */
-async function run(n: number, stream: boolean): Promise<number> {
-  const main = process.threadCpuUsage();
-  await inFlight(n, callOf(client, stream));
-  const used = process.threadCpuUsage(main);
-  return (used.user + used.system) / n;
+/** The median over processes of `of(process)`, and their range. */
+function acrossProcesses(of: (r: Result) => number, format: (x: number) => string): string {
+  const each = results.map(of);
+  return `${format(median(each))} (${format(Math.min(...each))} to ${format(Math.max(...each))})`;
 }
-
-// Each comparison is a pair of adjacent batches, Ballast and the configuration without one part of it:
-// a difference taken across other batches carried several seconds of the machine's drift.
-const PAIRS = [
-  ["native", "what Ballast adds to a natively traced call"],
-  ["no log SDK", "of which the logs SDK making the log record"],
-  ["no metrics", "of which the metrics SDK aggregating the histogram points"],
-] as const;
 
 console.log(
-  `otel-overhead-ab: node ${process.version}, ${rounds} rounds of ${calls} calls and ${streams} streams per batch, main-thread CPU µs (medians of paired differences)`,
+  `otel-overhead-ab: node ${process.version}, ${processes} processes × ${rounds} rounds of ${calls} calls and ${streams} streams per batch, main-thread CPU µs (median over processes of each one's median paired difference; range over processes)`,
 );
 console.log("| per call | non-streaming call | stream |");
 console.log("| --- | ---: | ---: |");
-const rows: string[][] = [["natively traced call, µs"], ...PAIRS.map(([, label]) => [label])];
-const ratios: string[] = [];
-for (const [stream, n] of [
-  [false, calls],
-  [true, streams],
+const kinds = ["calls", "streams"] as const;
+const nativeCells = kinds.map((k) =>
+  acrossProcesses(
+    (r) => median(r[k].native),
+    (x) => x.toFixed(1),
+  ),
+);
+console.log(`| natively traced call, µs | ${nativeCells.join(" | ")} |`);
+const pairs = results[0]!.pairs;
+pairs.forEach(([a, b], i) => {
+  const cells = kinds.map((k) => acrossProcesses((r) => median(r[k].differences[i]!), signed));
+  console.log(`| ${LABELS[`${a} − ${b}`] ?? `${a} − ${b}`} | ${cells.join(" | ")} |`);
+});
+// native ÷ (native + what a configuration adds), per process
+const ratio = (k: (typeof kinds)[number], i: number) => (r: Result) => {
+  const native = median(r[k].native);
+  return native / (native + median(r[k].differences[i]!));
+};
+const ballastPair = pairs.findIndex(([a, b]) => a === "ballast" && b === "native");
+const floorPair = pairs.findIndex(([a]) => a === "contract alone");
+for (const [label, i] of [
+  ["native ÷ ballast", ballastPair],
+  ["native ÷ the contract alone", floorPair],
 ] as const) {
-  const native: number[] = [];
-  const differences: number[][] = PAIRS.map(() => []);
-  for (const config of CONFIGS) {
-    use(config);
-    await run(n, stream); // warm-up
-  }
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, [without]] of PAIRS.entries()) {
-      const order = (round + i) % 2 === 0 ? ([without, "ballast"] as const) : (["ballast", without] as const);
-      const figures = {} as Record<Config, number>;
-      for (const config of order) {
-        use(config);
-        figures[config] = await run(n, stream);
-      }
-      if (without === "native") native.push(figures.native);
-      differences[i]!.push(figures.ballast - figures[without]);
-    }
-  }
-  const base = median(native);
-  rows[0]!.push(base.toFixed(1));
-  differences.forEach((d, i) => {
-    rows[i + 1]!.push(signed(median(d)));
-  });
-  ratios.push(`${stream ? "streams" : "calls"} ${(base / (base + median(differences[0]!))).toFixed(3)}`);
+  console.log(
+    `main-thread CPU, ${label}: ${kinds.map((k) => `${k} ${acrossProcesses(ratio(k, i), (x) => x.toFixed(3))}`).join(", ")}`,
+  );
 }
-for (const row of rows) console.log(`| ${row.join(" | ")} |`);
-console.log(`main-thread CPU, native ÷ ballast: ${ratios.join(", ")}`);
-mock.stop();
-process.exit(0);

@@ -26,12 +26,15 @@ export async function startMock(options: { pinned?: boolean } = {}): Promise<{ u
 }
 
 /**
- * Runs one worker (`args`: mode, mock URL, calls, streams[, heap calls]) and returns its figures; with
- * `pinned`, on core 0.
+ * Runs one worker (`args`: mode, mock URL, calls, streams[, heap calls]) and returns its figures (the JSON of its
+ * last line); with `pinned`, on core 0. `script` is otel-overhead-worker.ts unless given.
  */
-export async function runWorker(args: string[], options: { pinned?: boolean } = {}): Promise<Record<string, number>> {
+export async function runWorker<T = Record<string, number>>(
+  args: string[],
+  options: { pinned?: boolean; script?: string } = {},
+): Promise<T> {
   const [cmd, argv] = command(
-    ["--expose-gc", here("./otel-overhead-worker.ts"), ...args],
+    ["--expose-gc", here(options.script ?? "./otel-overhead-worker.ts"), ...args],
     options.pinned ? 0 : undefined,
   );
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });

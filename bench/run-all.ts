@@ -9,7 +9,7 @@ const SCRIPTS: Array<[string, string]> = [
   ["otel-overhead.ts", "otel-claude overhead, with OpenLLMetry (Traceloop) and OpenInference (issue 3)"],
   ["otel-overhead-interleaved.ts", "otel-claude overhead, native and Ballast workers taking turns (issue 3)"],
   ["otel-profile.ts", "otel-claude: where a call's main-thread CPU goes, by package (issue 3)"],
-  ["otel-overhead-ab.ts", "otel-claude CPU per call, in-process A/B, by part (issue 3)"],
+  ["otel-overhead-ab.ts", "otel-claude CPU per call, A/B within processes, by part, and the contract alone (issue 3)"],
   ["otel-cost.ts", "otel-claude CPU and allocation per call, network taken out"],
   ["retry-overhead.ts", "retry policy overhead (issue 4)"],
   ["ratelimit.ts", "rate limiter vs rate-limiter-flexible and the redis-benchmark ceiling (issue 5)"],
