@@ -39,11 +39,11 @@ const floor = new ContractFloorProcessor(
   meterProviderDropping(),
   logsTo(new BatchLogRecordProcessor({ exporter: drop as never })),
 );
-let span: "ballast" | "floor" | "none" = "ballast";
+let spansTo: "ballast" | "floor" | "none" = "ballast";
 const switchedProcessor = {
-  onStart: (s: never, parent: never) => span === "ballast" && claude.onStart(s, parent),
-  onEnding: (s: never) => (span === "ballast" ? claude.onEnding(s) : span === "floor" && floor.onEnding(s)),
-  onEnd: (s: never) => span === "ballast" && claude.onEnd(s),
+  onStart: (s: never, parent: never) => spansTo === "ballast" && claude.onStart(s, parent),
+  onEnding: (s: never) => (spansTo === "ballast" ? claude.onEnding(s) : spansTo === "floor" && floor.onEnding(s)),
+  onEnd: (s: never) => spansTo === "ballast" && claude.onEnd(s),
   forceFlush: () => claude.forceFlush(),
   shutdown: () => claude.shutdown(),
 };
@@ -68,13 +68,13 @@ const inst = instrumentOn(tracerProvider, { meterProvider: withReader, loggerPro
 
 let meterProvider = withReader;
 const use = (config: Config) => {
-  span = config === "native" ? "none" : config === "contract alone" ? "floor" : "ballast";
+  spansTo = config === "native" ? "none" : config === "contract alone" ? "floor" : "ballast";
   logsOn = config !== "no log SDK";
   const meters = config === "no metrics" ? withoutReader : withReader;
   // only on a change: each one makes the instrumentation a new set of instruments
   if (meters !== meterProvider) inst.setMeterProvider(meters);
   meterProvider = meters;
-  if (span === "ballast") inst.enable();
+  if (spansTo === "ballast") inst.enable();
   else inst.disable();
 };
 

@@ -26,8 +26,8 @@ export async function startMock(options: { pinned?: boolean } = {}): Promise<{ u
 }
 
 /**
- * Runs one worker (`args`: mode, mock URL, calls, streams[, heap calls]) and returns its figures (the JSON of its
- * last line); with `pinned`, on core 0. `script` is otel-overhead-worker.ts unless given.
+ * Runs one worker, otel-overhead-worker.ts (`args`: mode, mock URL, calls, streams[, heap calls]) or `script`, and
+ * returns its figures: the JSON of its last line. With `pinned`, on core 0.
  */
 export async function runWorker<T = Record<string, number>>(
   args: string[],
