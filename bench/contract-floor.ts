@@ -1,5 +1,5 @@
 // The least that TELEMETRY.md's contract asks of every Claude call through the OpenTelemetry SDKs, with none of
-// Ballast's bookkeeping: a span processor that, as each SDK span ends, sets the six span attributes Ballast adds
+// Ballast's bookkeeping: what a span processor's onEnding does as each SDK span ends — it sets the six span attributes Ballast adds
 // (fixed values, no pricing) and queues the call; each batch (512 calls, or 100 ms) then makes its histogram points
 // (duration, input and output tokens, time to first chunk for streams) with attribute sets made once, and its log
 // record. No call object, no context switch, no stream observation, no attribution, no counters: what any
@@ -71,8 +71,6 @@ export class ContractFloorProcessor {
     this.#streamSets = sets(true);
   }
 
-  onStart(): void {}
-
   onEnding(span: EndingSpan): void {
     if (span.name !== c.SPAN_CREATE) return;
     const a = span.attributes;
@@ -91,19 +89,15 @@ export class ContractFloorProcessor {
     if (this.#queue.length >= 512) this.#drain();
   }
 
-  onEnd(): void {}
-
   readonly #drain = (): void => {
     const queue = this.#queue;
     this.#queue = [];
     for (const q of queue) {
       const a = q.attributes;
       const sets = a[c.ATTR_REQUEST_STREAM] ? this.#streamSets : this.#sets;
-      const input = num(a[c.ATTR_USAGE_INPUT]);
-      const output = num(a[c.ATTR_USAGE_OUTPUT]);
       this.#duration.record(0.05, sets.duration, q.context);
-      this.#tokens.record(input, sets.input, q.context);
-      this.#tokens.record(output, sets.output, q.context);
+      this.#tokens.record(num(a[c.ATTR_USAGE_INPUT]), sets.input, q.context);
+      this.#tokens.record(num(a[c.ATTR_USAGE_OUTPUT]), sets.output, q.context);
       if (typeof a[c.ATTR_TTFC] === "number") this.#ttfc.record(a[c.ATTR_TTFC], sets.ttfc, q.context);
     }
     for (const q of queue) {
@@ -145,13 +139,4 @@ export class ContractFloorProcessor {
       });
     }
   };
-
-  forceFlush(): Promise<void> {
-    this.#drain();
-    return Promise.resolve();
-  }
-
-  shutdown(): Promise<void> {
-    return this.forceFlush();
-  }
 }

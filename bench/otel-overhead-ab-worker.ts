@@ -6,7 +6,7 @@
 //   no metrics     — the same with a MeterProvider without readers: the metrics SDK aggregates nothing
 //   contract alone — native plus bench/contract-floor.ts: what TELEMETRY.md asks per call, without Ballast
 // Prints, for calls and for streams, each round's natively traced main-thread CPU µs per call and each pair's
-// difference (the configuration's partner in the pair minus it, adjacent batches).
+// difference (the pair's first configuration minus its second, in adjacent batches).
 //   node otel-overhead-ab-worker.ts <mock-url> <rounds> <calls> <streams>
 import Anthropic from "@anthropic-ai/sdk";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
@@ -32,8 +32,8 @@ const PAIRS = [
   ["contract alone", "native"],
 ] as const satisfies ReadonlyArray<readonly [Config, Config]>;
 
-// A tracer provider's processors are fixed when it is made: ClaudeSpanProcessor and the contract's are
-// switched from outside.
+// A tracer provider's processors are fixed when it is made: ClaudeSpanProcessor and the contract's onEnding
+// are switched from outside.
 const claude = new ClaudeSpanProcessor();
 const floor = new ContractFloorProcessor(
   meterProviderDropping(),

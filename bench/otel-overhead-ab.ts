@@ -7,7 +7,7 @@
 // Batches are long because a scavenge stops the main thread for ~15 ms every few hundred calls, which 2,000-call
 // batches did not average out. "The contract alone" is bench/contract-floor.ts: what TELEMETRY.md asks of every
 // call through the OTel SDKs, made as cheaply as the bench can, with none of Ballast's bookkeeping.
-//   node bench/otel-overhead-ab.ts [--processes 3] [--rounds 8] [--calls 4000] [--streams 800]   (6 min)
+//   node bench/otel-overhead-ab.ts [--processes 3] [--rounds 8] [--calls 4000] [--streams 800]   (5 min)
 import { counts } from "./args.ts";
 import { runWorker, startMock } from "./otel-processes.ts";
 import { median } from "./stats.ts";
