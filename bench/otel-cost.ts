@@ -1,9 +1,14 @@
 // What @ballast/otel-claude adds to a call with the network taken out: the real SDK with a `fetch` that
 // returns a canned Message (or SSE stream) in-process, so the figures move far less with the machine
-// than bench/otel-overhead.ts's. Instrumentation switched off and on between interleaved batches in one
-// process (SDK native tracing on throughout); client CPU µs per call (median of paired differences) and
-// bytes allocated per call (V8's sampling heap profiler, counting objects already collected).
+// than bench/otel-overhead.ts's. SDK native tracing on throughout; Ballast is the instrumentation and
+// ClaudeSpanProcessor, switched together.
+// - client CPU and main-thread GC pause µs per call: Ballast off and on in interleaved batches in one process,
+//   the median of the pairs' differences;
+// - bytes allocated per call (V8's sampling heap profiler, counting objects already collected): in a fresh
+//   process for each side, since in one process the other side's batches change what V8 allocates (12 KB
+//   added in separate processes came out at 17.5 KB interleaved).
 //   node bench/otel-cost.ts [--rounds 16]
+import { spawnSync } from "node:child_process";
 import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import Anthropic from "@anthropic-ai/sdk";
@@ -14,7 +19,7 @@ import { median } from "./stats.ts";
 
 const { rounds } = counts({ rounds: 16 });
 
-const inst = instrumentSdk();
+const setBallast = instrumentSdk();
 
 const usage = { input_tokens: 12, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
 const message = {
@@ -91,11 +96,11 @@ async function run(n: number, { stream, body }: Kind): Promise<[number, number]>
   return [(used.user + used.system) / n, ((gcMs - gcBefore) * 1000) / n];
 }
 
-const session = new Session();
-session.connect();
 type Node = { selfSize: number; children: Node[] };
 /** Bytes allocated per call over `n` calls, collected objects included. */
 async function allocated(n: number, kind: Kind): Promise<number> {
+  const session = new Session();
+  session.connect();
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 512,
     includeObjectsCollectedByMajorGC: true,
@@ -103,23 +108,53 @@ async function allocated(n: number, kind: Kind): Promise<number> {
   });
   await run(n, kind);
   const { profile } = (await session.post("HeapProfiler.stopSampling")) as { profile: { head: Node } };
+  session.disconnect();
   const sum = (node: Node): number => node.children.reduce((total, child) => total + sum(child), node.selfSize);
   return sum(profile.head) / n;
 }
 
-const toggle = (on: boolean) => (on ? inst.enable() : inst.disable());
-await run(3000, KINDS[0]!);
-await run(300, KINDS[1]!);
+const warmUp = async () => {
+  await run(3000, KINDS[0]!);
+  await run(300, KINDS[1]!);
+};
+
+// The child for one side's allocations: bytes per call of each kind, as JSON.
+const SIDE = "BALLAST_OTEL_COST_SIDE";
+const side = process.env[SIDE];
+if (side) {
+  setBallast(side === "on");
+  await warmUp();
+  const bytes: number[] = [];
+  for (const kind of KINDS) {
+    // long enough for V8 to settle: its optimised code allocates ~5 KB per call less than after 1,500 calls
+    await run(12_000, kind);
+    bytes.push(await allocated(3000, kind));
+  }
+  console.log(JSON.stringify(bytes));
+  process.exit(0);
+}
+const allocations = (on: boolean): number[] => {
+  const child = spawnSync(process.execPath, [new URL(import.meta.url).pathname], {
+    env: { ...process.env, [SIDE]: on ? "on" : "off" },
+    encoding: "utf8",
+  });
+  if (child.status !== 0) throw new Error(`otel-cost allocation child exited ${child.status}: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "[]");
+};
+const bytesOff = allocations(false);
+const bytesOn = allocations(true);
+
+await warmUp();
 console.log(`otel-cost: node ${process.version}, canned fetch, 16 calls in flight, ${rounds} rounds of 1500 calls`);
-console.log("| per call | instrumentation off | on | added |");
+console.log("| per call | Ballast off | on | added |");
 console.log("| --- | ---: | ---: | ---: |");
-for (const kind of KINDS) {
+for (const [i, kind] of KINDS.entries()) {
   const off: number[][] = [[], []];
   const added: number[][] = [[], []];
-  for (let i = 0; i < rounds; i++) {
-    toggle(false);
+  for (let r = 0; r < rounds; r++) {
+    setBallast(false);
     const a = await run(1500, kind);
-    toggle(true);
+    setBallast(true);
     const b = await run(1500, kind);
     for (const k of [0, 1]) {
       off[k]!.push(a[k]!);
@@ -131,11 +166,8 @@ for (const kind of KINDS) {
     const d = median(added[k]!);
     console.log(`| ${label}, ${kind.label} | ${o.toFixed(1)} | ${(o + d).toFixed(1)} | ${d.toFixed(1)} |`);
   }
-  toggle(false);
-  const bytesOff = await allocated(3000, kind);
-  toggle(true);
-  const bytesOn = await allocated(3000, kind);
   const kb = (b: number) => (b / 1024).toFixed(1);
-  console.log(`| KB allocated, ${kind.label} | ${kb(bytesOff)} | ${kb(bytesOn)} | ${kb(bytesOn - bytesOff)} |`);
+  const [bOff, bOn] = [bytesOff[i]!, bytesOn[i]!];
+  console.log(`| KB allocated, ${kind.label} (fresh process each) | ${kb(bOff)} | ${kb(bOn)} | ${kb(bOn - bOff)} |`);
 }
 process.exit(0);

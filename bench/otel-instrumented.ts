@@ -42,12 +42,30 @@ export function instrumentOn(
   return inst;
 }
 
-/** Registers the providers and patches `@anthropic-ai/sdk`; enable() / disable() switch Ballast. */
-export function instrumentSdk(): ClaudeInstrumentation {
+/**
+ * Registers the providers and patches `@anthropic-ai/sdk`; the function returned switches Ballast on and off:
+ * the instrumentation and ClaudeSpanProcessor together, so that off is the SDK's native span only (a
+ * ClaudeSpanProcessor left on would price the spans by itself).
+ */
+export function instrumentSdk(): (on: boolean) => void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const claude = new ClaudeSpanProcessor();
+  let on = true;
+  const switched = {
+    onStart: (span: never, parent: never) => on && claude.onStart(span, parent),
+    onEnding: (span: never) => on && claude.onEnding(span),
+    onEnd: (span: never) => on && claude.onEnd(span),
+    forceFlush: () => claude.forceFlush(),
+    shutdown: () => claude.shutdown(),
+  };
   const tp = new TracerProvider({
-    spanProcessors: [new ClaudeSpanProcessor(), new BatchSpanProcessor({ exporter: drop as never })],
+    spanProcessors: [switched as never, new BatchSpanProcessor({ exporter: drop as never })],
   });
   trace.setGlobalTracerProvider(tp);
-  return instrumentOn(tp);
+  const inst = instrumentOn(tp);
+  return (value) => {
+    on = value;
+    if (value) inst.enable();
+    else inst.disable();
+  };
 }
