@@ -7,7 +7,7 @@ import {
   isWrapped,
 } from "@opentelemetry/instrumentation";
 import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorType, type SdkResponse } from "./call.js";
-import { failedOnce, guard, warnOnce } from "./diag-once.js";
+import { failedOnce, guard } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
@@ -224,7 +224,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
         try {
           return missed.check(body, model, now, minCacheableTokens);
         } catch (error) {
-          warnOnce("missed-savings", "missed-savings failed; the call goes on without it", error);
+          failedOnce("missed-savings", error);
           return 0;
         }
       },
@@ -349,8 +349,9 @@ function wrapFetch(client: Json): void {
  */
 function observe(call: ClaudeCall, promise: SdkPromise): void {
   if (!promise?.responsePromise || typeof promise.parseResponse !== "function") {
-    warnOnce(
-      "sdk-shape",
+    failedOnce(
+      "reading the SDK's APIPromise",
+      undefined,
       "this @anthropic-ai/sdk version's APIPromise is not the shape Ballast knows; calls are not recorded",
     );
     return;

@@ -1,6 +1,6 @@
 import type { CallPrice, TokenCounts } from "@ballast/pricing";
 import type { Attributes, Context, Histogram, Meter } from "@opentelemetry/api";
-import { guard, warnOnce } from "./diag-once.js";
+import { failedOnce, failureCounts, guard } from "./diag-once.js";
 import {
   ATTR_ERROR_TYPE,
   ATTR_FEATURE,
@@ -10,6 +10,7 @@ import {
   ATTR_REQUEST_STREAM,
   ATTR_RESPONSE_MODEL,
   ATTR_STOP_REASON,
+  ATTR_TELEMETRY_STEP,
   ATTR_TOKEN_KIND,
   ATTR_TOKEN_TYPE,
   DURATION_BUCKETS,
@@ -17,6 +18,7 @@ import {
   METRIC_COST,
   METRIC_DURATION,
   METRIC_MISSED_SAVINGS,
+  METRIC_TELEMETRY_FAILURES,
   METRIC_TOKEN_USAGE,
   METRIC_TOKENS,
   METRIC_TTFC,
@@ -236,6 +238,18 @@ export class CallMetrics {
       "USD cache reads would have saved on repeated, cacheable prefixes sent without cache_control",
       "USD",
     );
+    // Asynchronous: counting a failure never calls into a meter, which may be what failed.
+    guard(`creating ${METRIC_TELEMETRY_FAILURES}`, () =>
+      meter
+        .createObservableCounter(METRIC_TELEMETRY_FAILURES, {
+          description: "Steps of recording Claude calls that failed (the calls went on without them), by step",
+          unit: "{failure}",
+        })
+        .addCallback((result) => {
+          this.drain(); // the queued calls' failures count in this collection
+          for (const [step, times] of failureCounts()) result.observe(times, { [ATTR_TELEMETRY_STEP]: step });
+        }),
+    );
   }
 
   record(call: CallFigures): void {
@@ -252,7 +266,7 @@ export class CallMetrics {
       try {
         this.#count(call);
       } catch (error) {
-        warnOnce("metrics", "recording a call's metrics failed; the call goes on without them", error);
+        failedOnce("recording a call's metrics", error);
       }
     }
     calls.length = 0;
@@ -291,6 +305,6 @@ function point(histogram: Histogram, value: number, attributes: Attributes, cont
   try {
     histogram.record(value, attributes, context);
   } catch (error) {
-    warnOnce("histogram", "recording a histogram point failed; the call goes on without it", error);
+    failedOnce("recording a histogram point", error);
   }
 }

@@ -41,6 +41,7 @@ export const ATTR_RESPONSE_CACHE = "ballast.response_cache";
 export const RESPONSE_REPLAYED = Symbol.for("ballast.response-cache.replayed");
 export const ATTR_TOKEN_TYPE = "gen_ai.token.type";
 export const ATTR_TOKEN_KIND = "ballast.token.kind";
+export const ATTR_TELEMETRY_STEP = "ballast.telemetry.step";
 export const ATTR_INPUT_MESSAGES = "gen_ai.input.messages";
 export const ATTR_OUTPUT_MESSAGES = "gen_ai.output.messages";
 export const ATTR_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions";
@@ -52,6 +53,7 @@ export const METRIC_TOKENS = "ballast.claude.tokens";
 export const METRIC_COST = "gen_ai.usage.cost";
 export const METRIC_CACHE_SAVINGS = "ballast.claude.cache_savings";
 export const METRIC_MISSED_SAVINGS = "ballast.cache.missed_savings";
+export const METRIC_TELEMETRY_FAILURES = "ballast.claude.telemetry.failures";
 
 export const DURATION_BUCKETS = [
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,

@@ -481,6 +481,50 @@ describe("never breaks the app", () => {
     }
   });
 
+  it("counts every failure in ballast.claude.telemetry.failures and tells the diag logger of the first", async () => {
+    const warnings: string[] = [];
+    const logger: DiagLogger = {
+      warn: (msg: string) => warnings.push(msg),
+      error: () => {},
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    };
+    diag.setLogger(logger, DiagLogLevel.WARN);
+    try {
+      const t = setupTelemetry();
+      const failures = async () =>
+        new Map(
+          ((await t.metrics()).get("ballast.claude.telemetry.failures") ?? []).map((p) => [
+            p.attributes["ballast.telemetry.step"],
+            p.value as number,
+          ]),
+        );
+      const before = await failures();
+      const broken = {
+        emit: () => {
+          throw new Error("log pipeline down");
+        },
+      };
+      t.instrumentation.setLoggerProvider({ getLogger: () => broken } as never);
+      const m = await mock();
+      for (const { Client } of SDKS) {
+        for (let i = 0; i < 3; i++)
+          expect((await client(Client, m).messages.create(ask("Hello"))).type).toBe("message");
+      }
+      const after = await failures();
+      const step = "emitting the log record";
+      expect((after.get(step) ?? 0) - (before.get(step) ?? 0)).toBe(6);
+      // the calls themselves are still counted, and their records still reach onCall
+      expect(t.records).toHaveLength(6);
+      const told = warnings.filter((w) => w.includes(step));
+      expect(told).toHaveLength(1);
+      expect(told[0]).toContain("further failures are counted in ballast.claude.telemetry.failures");
+    } finally {
+      diag.disable();
+    }
+  });
+
   it("copes with usage of the wrong types", async () => {
     const t = setupTelemetry();
     const m = await mock();
