@@ -178,5 +178,16 @@ export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] 
       "A per-user budget was exhausted",
       "{{ $value | humanize }} keys reached 100% of {{ $labels.ballast_ratelimit_rule }} ({{ $labels.ballast_ratelimit_limiter }}) in the last hour.",
     ),
+    rule(
+      "ClaudeTelemetryFailing",
+      [
+        `sum by (service_name, ballast_telemetry_step) (increase(ballast_claude_telemetry_failures_total[15m]))`,
+        ">",
+        0,
+      ],
+      "ticket",
+      "Claude calls are losing part of their telemetry",
+      "Recording Claude calls in {{ $labels.service_name }} failed {{ $value | humanize }} times in the last 15 minutes at the step {{ $labels.ballast_telemetry_step }}: those calls went on without it, so dashboards, logs or traces miss part of them.",
+    ),
   ];
 }

@@ -42,6 +42,16 @@ export function reliability(): Dashboard {
         q(rate("ballast_retry_attempts_total", "ballast_retry_reason", filters.model), "{{ballast_retry_reason}}"),
       ),
     )
+    .withPanel(
+      series(
+        "Telemetry failures/s by step (calls recorded without that step)",
+        "reqps",
+        q(
+          rate("ballast_claude_telemetry_failures_total", "ballast_telemetry_step", filters.service),
+          "{{ballast_telemetry_step}}",
+        ),
+      ),
+    )
     .withRow(new RowBuilder("Fallbacks and circuits"))
     .withPanel(
       series(

@@ -133,7 +133,7 @@ describe("docker-compose.yml and deploy/", () => {
       ),
     );
     expect([...ruleUids]).toEqual([datasources.find((d) => d.type === "prometheus")?.uid]);
-    expect(alerting.groups[0].rules).toHaveLength(9);
+    expect(alerting.groups[0].rules).toHaveLength(10);
     const provider = yaml("deploy/grafana/dashboards/dashboards.yml").providers[0];
     const dashboardsDir = mounted("grafana", provider.options.path);
     expect(
@@ -161,6 +161,6 @@ describe("docker-compose.yml and deploy/", () => {
     const result = await (await promtool())(["check", "config", "prometheus.yml"], { cwd: dir });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain("SUCCESS: 1 rule files found");
-    expect(result.stdout).toContain("SUCCESS: 9 rules found");
+    expect(result.stdout).toContain("SUCCESS: 10 rules found");
   });
 });

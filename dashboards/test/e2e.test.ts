@@ -26,8 +26,8 @@ const POLICY = "policy ".repeat(2000);
 /**
  * Runs a workload through otel-claude, @ballast/retry, @ballast/ratelimit and the org governor against
  * claude-mock, exporting with the real OTLP exporter to VictoriaMetrics under `service`. `bad` adds
- * max_tokens truncations, 5xx/529/429 bursts that open the model's circuit, slow answers and budgets
- * small enough to run out.
+ * max_tokens truncations, 5xx/529/429 bursts that open the model's circuit, slow answers, budgets
+ * small enough to run out and an `onCall` that throws.
  */
 async function workload(vmUrl: string, service: string, bad: boolean): Promise<void> {
   const mock = await startMockClaude({ latency: bad ? { ttftMs: 300 } : {} });
@@ -42,7 +42,16 @@ async function workload(vmUrl: string, service: string, bad: boolean): Promise<v
   });
   // retry and ratelimit record through the global API, as in an app
   metrics.setGlobalMeterProvider(provider);
-  const instrumentation = new ClaudeInstrumentation();
+  // the bad run's log sink fails on every call: the calls go on, ballast.claude.telemetry.failures counts them
+  const instrumentation = new ClaudeInstrumentation(
+    bad
+      ? {
+          onCall: () => {
+            throw new Error("log sink down");
+          },
+        }
+      : {},
+  );
   instrumentation.setMeterProvider(provider);
   instrumentation.manuallyInstrument(sdk);
   const policy = retryPolicy({
@@ -109,9 +118,11 @@ async function workload(vmUrl: string, service: string, bad: boolean): Promise<v
 let vm: VictoriaMetricsService;
 beforeAll(async () => {
   vm = await startVictoriaMetrics();
-  await workload(vm.otlpMetricsUrl, "e2e-bad", true);
+  // healthy first: otel-claude counts telemetry failures per process, and a meter made after the bad run's
+  // failures would report them under the healthy service too
   await workload(vm.otlpMetricsUrl, "e2e-healthy", false);
-  await vm.queryWhenPresent('gen_ai_client_operation_duration_seconds_count{service_name="e2e-healthy"}');
+  await workload(vm.otlpMetricsUrl, "e2e-bad", true);
+  await vm.queryWhenPresent('gen_ai_client_operation_duration_seconds_count{service_name="e2e-bad"}');
   await new Promise((r) => setTimeout(r, 1500));
 }, 90_000);
 afterAll(() => vm?.stop());
@@ -166,6 +177,7 @@ describe("alert expressions on real data", () => {
       "ClaudeRateLimitedSustained",
       "ClaudeCircuitOpen",
       "ClaudeBudgetExhausted",
+      "ClaudeTelemetryFailing",
     ]) {
       expect(firing[alert], alert).toEqual(["e2e-bad"]);
     }

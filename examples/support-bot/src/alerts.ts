@@ -18,6 +18,8 @@ export interface RunFacts {
   budgetAlertsAt: number[];
   /** models whose circuit is open at the end of the run */
   openCircuits: string[];
+  /** steps of recording calls that failed in the run (ballast.claude.telemetry.failures) */
+  telemetryFailures: number;
 }
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * xs.length) - 1)] ?? 0;
@@ -38,6 +40,7 @@ const VALUES: Record<string, (run: RunFacts) => number | null> = {
     records.filter((r) => r.error === "rate_limit_error").length / durationS,
   ClaudeCircuitOpen: ({ openCircuits }) => (openCircuits.length ? 1 : 0),
   ClaudeBudgetExhausted: ({ budgetAlertsAt }) => budgetAlertsAt.filter((t) => t >= 1).length,
+  ClaudeTelemetryFailing: ({ telemetryFailures }) => telemetryFailures,
 };
 
 /**

@@ -73,6 +73,7 @@ const counters: Counters = {
   budgetAlerts: 0,
   budgetAlertsAt: [],
   circuits: new Map(),
+  telemetryFailures: 0,
 };
 const telemetry = startTelemetry((record) => {
   records.push(record);
@@ -199,6 +200,7 @@ if (process.stdout.isTTY && !opts.verbose) process.stdout.write("\n");
 await app.close();
 await mock?.close();
 redis?.disconnect();
+counters.telemetryFailures = await telemetry.telemetryFailures();
 await telemetry.shutdown(); // flushes OTLP exports
 const summary = summarize(records, counters, (Date.now() - started) / 1000);
 if (opts.json) console.log(JSON.stringify(summary));

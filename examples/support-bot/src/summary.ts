@@ -13,6 +13,8 @@ export interface Counters {
   budgetAlertsAt: number[];
   /** each model's circuit state, as the retry policy last reported it */
   circuits: Map<string, string>;
+  /** steps of recording calls that failed (otel-claude's ballast.claude.telemetry.failures) */
+  telemetryFailures: number;
 }
 
 export interface Summary {
@@ -36,6 +38,7 @@ export interface Summary {
   retries: number;
   fallbacks: number;
   budgetAlerts: number;
+  telemetryFailures: number;
   /** every rule of the alert pack, judged on this run */
   alerts: AlertVerdict[];
   alertsThatWouldFire: string[];
@@ -62,6 +65,7 @@ export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: n
     durationS,
     budgetAlertsAt: c.budgetAlertsAt,
     openCircuits: [...c.circuits].filter(([, state]) => state === "open").map(([model]) => model),
+    telemetryFailures: c.telemetryFailures,
   });
   return {
     calls: records.length,
@@ -84,6 +88,7 @@ export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: n
     retries: c.retries,
     fallbacks: c.fallbacks,
     budgetAlerts: c.budgetAlerts,
+    telemetryFailures: c.telemetryFailures,
     alerts,
     alertsThatWouldFire: alerts.filter((a) => a.fires).map((a) => a.alert),
   };
@@ -106,6 +111,7 @@ export function printSummary(s: Summary, write: (line: string) => void): void {
     ["rate-limited", `${s.rateLimited} requests from ${s.rateLimitedUsers} users`],
     ["budget alerts", String(s.budgetAlerts)],
     ["max_tokens truncations", String(s.maxTokensStops)],
+    ["telemetry failures", String(s.telemetryFailures)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   write("");

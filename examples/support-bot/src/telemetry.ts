@@ -7,10 +7,35 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import {
+  AggregationTemporality,
+  MeterProvider,
+  MetricReader,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 
 const has = (...names: string[]) => names.some((n) => process.env[n]);
+
+/** Collects on demand, in process: the summary reads otel-claude's own health counter from it. */
+class RunReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected async onForceFlush() {}
+  protected async onShutdown() {}
+
+  /** `ballast.claude.telemetry.failures` so far, over every step. */
+  async telemetryFailures(): Promise<number> {
+    const { resourceMetrics } = await this.collect();
+    let failures = 0;
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const metric of scope.metrics)
+        if (metric.descriptor.name === "ballast.claude.telemetry.failures")
+          for (const point of metric.dataPoints) failures += point.value as number;
+    return failures;
+  }
+}
 
 /**
  * OpenTelemetry for the demo: Ballast's instrumentation and span processor always (the summary is
@@ -36,7 +61,8 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
         }),
       ]
     : [];
-  const meterProvider = new MeterProvider({ resource, readers });
+  const run = new RunReader();
+  const meterProvider = new MeterProvider({ resource, readers: [...readers, run] });
   metrics.setGlobalMeterProvider(meterProvider);
   const processors = has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
     ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })]
@@ -50,6 +76,7 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
   instrumentation.setLoggerProvider(loggerProvider);
   instrumentation.manuallyInstrument(sdk);
   return {
+    telemetryFailures: () => run.telemetryFailures(),
     shutdown: () => Promise.all([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]),
   };
 }

@@ -79,6 +79,12 @@ describe("pnpm demo", () => {
       expect(await total(`sum(ballast_budget_alerts_total{${F},ballast_budget_threshold="1"})`, exhausted)).toBe(
         exhausted,
       );
+      // otel-claude's own health: what the summary read in process is what reached VictoriaMetrics
+      const telemetryFailures = value("ClaudeTelemetryFailing");
+      expect(telemetryFailures).toBe(summary.telemetryFailures);
+      expect(await total(`sum(ballast_claude_telemetry_failures_total{${F}})`, telemetryFailures)).toBe(
+        telemetryFailures,
+      );
       for (const a of summary.alerts) {
         expect(summary.alertsThatWouldFire.includes(a.alert), a.alert).toBe(a.fires);
       }
