@@ -119,6 +119,7 @@ export class RateLimiter {
   #storeDownUntil = 0;
   #storeBackoffMs = 0;
   #warned = false;
+  #hookWarned = false;
   readonly #decisions?: import("@opentelemetry/api").Counter;
   readonly #alertCounter?: import("@opentelemetry/api").Counter;
 
@@ -339,9 +340,19 @@ export class RateLimiter {
         otel()
           ?.logs.getLogger("@ballast/ratelimit")
           .emit({ eventName: "ballast.budget.alert", body: { ...alert } });
+      } catch (error) {
+        telemetryFailed(error);
+      }
+      try {
         this.#options.onBudgetAlert?.(alert);
-      } catch {
-        // an alert hook must not break the call it is reporting on
+      } catch (error) {
+        // the user's hook must not break the call it is reporting on
+        if (!this.#hookWarned) {
+          this.#hookWarned = true;
+          console.warn(
+            `@ballast/ratelimit: your onBudgetAlert hook of limiter ${this.name} threw (${error instanceof Error ? error.message : String(error)}); the call goes on, and later throws are not reported`,
+          );
+        }
       }
     }
   }
@@ -353,10 +364,20 @@ export class RateLimiter {
         "ballast.ratelimit.outcome": outcome,
         ...(rule ? { "ballast.ratelimit.rule": rule } : {}),
       });
-    } catch {
-      // as above
+    } catch (error) {
+      telemetryFailed(error);
     }
   }
+}
+
+let telemetryReported = false;
+/** Telemetry never breaks the call; its first failure goes to the OTel diag logger. */
+function telemetryFailed(error: unknown): void {
+  if (telemetryReported) return;
+  telemetryReported = true;
+  otel()?.diag.warn(
+    `@ballast/ratelimit: recording rate-limit telemetry failed (${error instanceof Error ? error.message : String(error)}); the call goes on, and later failures are not reported`,
+  );
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {

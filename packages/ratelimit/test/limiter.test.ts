@@ -325,6 +325,33 @@ describe("redis store", () => {
     expect(alerts[0]).toMatchObject({ limiter: "alerts", key: "u", rule: "tokens", limit: 1000 });
   });
 
+  it("goes on when onBudgetAlert throws: every alert still counted and delivered, the first throw reported once", async () => {
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => warned.push(message);
+    try {
+      const thresholds: number[] = [];
+      const limiter = createRateLimiter({
+        name: "hook",
+        store: memoryStore(),
+        rules: [{ name: "tokens", limit: 1000, window: "1h", measure: "tokens", alertAt: [0.5, 0.8, 1] }],
+        onBudgetAlert: (a) => {
+          thresholds.push(a.threshold);
+          throw new Error("pager down");
+        },
+      });
+      for (let i = 0; i < 6; i++) {
+        const t = await limiter.acquire("u", { inputTokens: 100, maxTokens: 100 });
+        if (t.allowed) await t.settle({ input_tokens: 100, output_tokens: 100 });
+      }
+      expect(thresholds).toEqual([0.5, 0.8, 1]);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain("your onBudgetAlert hook of limiter hook threw (pager down); the call goes on");
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it("sends decisions made in one tick in a few socket writes, and leaves the connection uncorked", async () => {
     const { client } = await redis();
     const limiter = createRateLimiter({

@@ -30,11 +30,18 @@ export interface ExecuteOptions {
 class SlowAttempt {}
 class DeadlinePassed {}
 
-function hook<T>(fn: ((event: T) => void) | undefined, event: T): void {
+const hooksThatThrew = new Set<string>();
+
+/** Runs the user's hook `name`: one that throws must not change the outcome of the call; its first throw is reported. */
+function hook<T>(name: string, fn: ((event: T) => void) | undefined, event: T): void {
   try {
     fn?.(event);
-  } catch {
-    // a throwing hook must not change the outcome of the call
+  } catch (error) {
+    if (hooksThatThrew.has(name)) return;
+    hooksThatThrew.add(name);
+    console.warn(
+      `@ballast/retry: your ${name} hook threw (${error instanceof Error ? error.message : String(error)}); the call goes on, and later throws of ${name} are not reported`,
+    );
   }
 }
 
@@ -94,7 +101,7 @@ export class RetryPolicy {
     let breaker = this.#breakers.get(model);
     if (!breaker) {
       breaker = new CircuitBreaker(options, this.#o.now, (from, to) =>
-        hook(this.#hooks.onBreakerStateChange, { model, from, to }),
+        hook("onBreakerStateChange", this.#hooks.onBreakerStateChange, { model, from, to }),
       );
       this.#breakers.set(model, breaker);
     }
@@ -126,7 +133,7 @@ export class RetryPolicy {
       if (costsBudget && this.#budget && !this.#budget.tryWithdraw()) return false;
       const event = { from: models[index], to: models[index + 1], reason, error };
       this.#telemetry.fallback(event.from, event.to, reason);
-      hook(this.#hooks.onFallback, event);
+      hook("onFallback", this.#hooks.onFallback, event);
       index++;
       onModel = 0;
       return true;
@@ -186,7 +193,7 @@ export class RetryPolicy {
         const delayMs = asked ?? this.backoffMs(onModel);
         if (o.now() + delayMs >= deadline) throw new DeadlineExceededError(o.deadlineMs, lastError);
         this.#telemetry.retry(model, reason, attempt, delayMs);
-        hook(this.#hooks.onRetry, { attempt, model, reason, delayMs, error });
+        hook("onRetry", this.#hooks.onRetry, { attempt, model, reason, delayMs, error });
         await sleep(delayMs, signal, aborted);
       } finally {
         for (const t of timers) clearTimeout(t);

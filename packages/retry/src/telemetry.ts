@@ -19,6 +19,16 @@ function otel(): OtelApi | null {
 
 const STATES: CircuitState[] = ["closed", "half_open", "open"];
 
+let reported = false;
+/** Telemetry never breaks the call; its first failure goes to the OTel diag logger. */
+function failed(error: unknown): void {
+  if (reported) return;
+  reported = true;
+  otel()?.diag.warn(
+    `@ballast/retry: recording retry telemetry failed (${error instanceof Error ? error.message : String(error)}); the call goes on, and later failures are not reported`,
+  );
+}
+
 /** Metrics and span events of one policy, through the global OTel API when it is installed. */
 export class RetryTelemetry {
   #instruments:
@@ -65,8 +75,8 @@ export class RetryTelemetry {
           "ballast.retry.delay_ms": delayMs,
           ...(model ? { "gen_ai.request.model": model } : {}),
         });
-    } catch {
-      // telemetry never breaks the call
+    } catch (error) {
+      failed(error);
     }
   }
 
@@ -79,8 +89,8 @@ export class RetryTelemetry {
       };
       this.#instruments?.fallbacks.add(1, attributes);
       otel()?.trace.getActiveSpan()?.addEvent("ballast.fallback", attributes);
-    } catch {
-      // as above
+    } catch (error) {
+      failed(error);
     }
   }
 }

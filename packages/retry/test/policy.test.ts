@@ -269,3 +269,32 @@ describe("options", () => {
     expect(() => withRetry({} as never, retryPolicy())).toThrow("`client` must be an Anthropic SDK client");
   });
 });
+
+describe("hooks", () => {
+  it("change nothing when they throw, and the first throw of each is reported once", async () => {
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => warned.push(message);
+    try {
+      const policy = retryPolicy({
+        baseDelayMs: 0,
+        maxDelayMs: 0,
+        onRetry: () => {
+          throw new Error("hook bug");
+        },
+      });
+      for (let call = 0; call < 2; call++) {
+        let attempts = 0;
+        const out = await policy.execute(async () => {
+          if (attempts++ < 2) throw apiError(503);
+          return "ok";
+        });
+        expect([out, attempts]).toEqual(["ok", 3]);
+      }
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain("your onRetry hook threw (hook bug); the call goes on");
+    } finally {
+      console.warn = warn;
+    }
+  });
+});
