@@ -19,6 +19,24 @@ import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness
 const BIG = "alpha ".repeat(1200); // 1200 tokens
 const cachedSystem = [{ type: "text" as const, text: BIG, cache_control: { type: "ephemeral" as const } }];
 
+/** Runs `fn` with the OTel diag logger's warnings collected into the array it gets. */
+async function withDiagWarnings(fn: (warnings: string[]) => Promise<void>): Promise<void> {
+  const warnings: string[] = [];
+  const logger: DiagLogger = {
+    warn: (msg: string) => warnings.push(msg),
+    error: () => {},
+    info: () => {},
+    debug: () => {},
+    verbose: () => {},
+  };
+  diag.setLogger(logger, DiagLogLevel.WARN);
+  try {
+    await fn(warnings);
+  } finally {
+    diag.disable();
+  }
+}
+
 describe("costs", () => {
   it("price a cache write, then a cache read and its savings, to the hand-computed figure", async () => {
     const t = setupTelemetry();
@@ -76,16 +94,7 @@ describe("costs", () => {
   });
 
   it("leave an unknown model unpriced, say so once, and still record the call", async () => {
-    const warnings: string[] = [];
-    const logger: DiagLogger = {
-      warn: (msg: string) => warnings.push(msg),
-      error: () => {},
-      info: () => {},
-      debug: () => {},
-      verbose: () => {},
-    };
-    diag.setLogger(logger, DiagLogLevel.WARN);
-    try {
+    await withDiagWarnings(async (warnings) => {
       const t = setupTelemetry();
       const m = await mock();
       const c = client(Anthropic, m);
@@ -96,9 +105,7 @@ describe("costs", () => {
       expect(t.claudeSpans()[0]!.attributes["gen_ai.usage.cost"]).toBeUndefined();
       expect((await t.metrics()).get("gen_ai.usage.cost")).toBeUndefined();
       expect(warnings.filter((w) => w.includes("claude-unreleased-9"))).toHaveLength(1);
-    } finally {
-      diag.disable();
-    }
+    });
   });
 });
 
@@ -482,16 +489,7 @@ describe("never breaks the app", () => {
   });
 
   it("counts every failure in ballast.claude.telemetry.failures and tells the diag logger of the first", async () => {
-    const warnings: string[] = [];
-    const logger: DiagLogger = {
-      warn: (msg: string) => warnings.push(msg),
-      error: () => {},
-      info: () => {},
-      debug: () => {},
-      verbose: () => {},
-    };
-    diag.setLogger(logger, DiagLogLevel.WARN);
-    try {
+    await withDiagWarnings(async (warnings) => {
       const t = setupTelemetry();
       const failures = async () =>
         new Map(
@@ -520,9 +518,7 @@ describe("never breaks the app", () => {
       const told = warnings.filter((w) => w.includes(step));
       expect(told).toHaveLength(1);
       expect(told[0]).toContain("further failures are counted in ballast.claude.telemetry.failures");
-    } finally {
-      diag.disable();
-    }
+    });
   });
 
   it("copes with usage of the wrong types", async () => {
