@@ -42,6 +42,27 @@ export function instrumentOn(
   return inst;
 }
 
+/** What a switched span processor forwards to: ClaudeSpanProcessor, or a bench's stand-in with only some hooks. */
+interface SpanHooks {
+  onStart?(span: never, parent: never): void;
+  onEnding?(span: never): void;
+  onEnd?(span: never): void;
+}
+
+/**
+ * A span processor forwarding each span's hooks to whatever `current()` names (nothing when undefined): a tracer
+ * provider's processors are fixed when it is made, so the benches switch what sits behind this one.
+ */
+export function switchedSpanProcessor(current: () => SpanHooks | undefined): never {
+  return {
+    onStart: (span: never, parent: never) => current()?.onStart?.(span, parent),
+    onEnding: (span: never) => current()?.onEnding?.(span),
+    onEnd: (span: never) => current()?.onEnd?.(span),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  } as never;
+}
+
 /**
  * Registers the providers and patches `@anthropic-ai/sdk`; the function returned switches Ballast on and off:
  * the instrumentation and ClaudeSpanProcessor together, so that off is the SDK's native span only (a
@@ -51,15 +72,11 @@ export function instrumentSdk(): (on: boolean) => void {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const claude = new ClaudeSpanProcessor();
   let on = true;
-  const switched = {
-    onStart: (span: never, parent: never) => on && claude.onStart(span, parent),
-    onEnding: (span: never) => on && claude.onEnding(span),
-    onEnd: (span: never) => on && claude.onEnd(span),
-    forceFlush: () => claude.forceFlush(),
-    shutdown: () => claude.shutdown(),
-  };
   const tp = new TracerProvider({
-    spanProcessors: [switched as never, new BatchSpanProcessor({ exporter: drop as never })],
+    spanProcessors: [
+      switchedSpanProcessor(() => (on ? claude : undefined)),
+      new BatchSpanProcessor({ exporter: drop as never }),
+    ],
   });
   trace.setGlobalTracerProvider(tp);
   const inst = instrumentOn(tp);

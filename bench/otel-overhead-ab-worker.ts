@@ -17,7 +17,7 @@ import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { callOf, inFlight } from "./claude-calls.ts";
 import { ContractFloorProcessor } from "./contract-floor.ts";
-import { drop, instrumentOn, meterProviderDropping } from "./otel-instrumented.ts";
+import { drop, instrumentOn, meterProviderDropping, switchedSpanProcessor } from "./otel-instrumented.ts";
 
 const [url = "", ...countArgs] = process.argv.slice(2);
 const [rounds, calls, streams] = countArgs.map(Number) as [number, number, number];
@@ -32,21 +32,16 @@ const PAIRS = [
   ["contract alone", "native"],
 ] as const satisfies ReadonlyArray<readonly [Config, Config]>;
 
-// A tracer provider's processors are fixed when it is made: ClaudeSpanProcessor and the contract's onEnding
-// are switched from outside.
+// ClaudeSpanProcessor and the contract's onEnding, switched behind one processor.
 const claude = new ClaudeSpanProcessor();
 const floor = new ContractFloorProcessor(
   meterProviderDropping(),
   logsTo(new BatchLogRecordProcessor({ exporter: drop as never })),
 );
 let spansTo: "ballast" | "floor" | "none" = "ballast";
-const switchedProcessor = {
-  onStart: (s: never, parent: never) => spansTo === "ballast" && claude.onStart(s, parent),
-  onEnding: (s: never) => (spansTo === "ballast" ? claude.onEnding(s) : spansTo === "floor" && floor.onEnding(s)),
-  onEnd: (s: never) => spansTo === "ballast" && claude.onEnd(s),
-  forceFlush: () => claude.forceFlush(),
-  shutdown: () => claude.shutdown(),
-};
+const switchedProcessor = switchedSpanProcessor(() =>
+  spansTo === "ballast" ? claude : spansTo === "floor" ? floor : undefined,
+);
 // The logs SDK asks its processors whether they are enabled before it makes a record.
 const batchLogs = new BatchLogRecordProcessor({ exporter: drop as never });
 let logsOn = true;
@@ -59,7 +54,7 @@ const switchedLogs = {
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const tracerProvider = new TracerProvider({
-  spanProcessors: [switchedProcessor as never, new BatchSpanProcessor({ exporter: drop as never })],
+  spanProcessors: [switchedProcessor, new BatchSpanProcessor({ exporter: drop as never })],
 });
 trace.setGlobalTracerProvider(tracerProvider);
 const withReader = meterProviderDropping();
