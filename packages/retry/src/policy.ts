@@ -32,10 +32,16 @@ class DeadlinePassed {}
 
 const hooksThatThrew = new Set<string>();
 
+type HookName = "onRetry" | "onFallback" | "onBreakerStateChange";
+
 /** Runs the user's hook `name`: one that throws must not change the outcome of the call; its first throw is reported. */
-function hook<T>(name: string, fn: ((event: T) => void) | undefined, event: T): void {
+function hook<K extends HookName>(
+  hooks: RetryPolicyOptions,
+  name: K,
+  event: Parameters<NonNullable<RetryPolicyOptions[K]>>[0],
+): void {
   try {
-    fn?.(event);
+    (hooks[name] as ((e: typeof event) => void) | undefined)?.(event);
   } catch (error) {
     if (hooksThatThrew.has(name)) return;
     hooksThatThrew.add(name);
@@ -101,7 +107,7 @@ export class RetryPolicy {
     let breaker = this.#breakers.get(model);
     if (!breaker) {
       breaker = new CircuitBreaker(options, this.#o.now, (from, to) =>
-        hook("onBreakerStateChange", this.#hooks.onBreakerStateChange, { model, from, to }),
+        hook(this.#hooks, "onBreakerStateChange", { model, from, to }),
       );
       this.#breakers.set(model, breaker);
     }
@@ -133,7 +139,7 @@ export class RetryPolicy {
       if (costsBudget && this.#budget && !this.#budget.tryWithdraw()) return false;
       const event = { from: models[index], to: models[index + 1], reason, error };
       this.#telemetry.fallback(event.from, event.to, reason);
-      hook("onFallback", this.#hooks.onFallback, event);
+      hook(this.#hooks, "onFallback", event);
       index++;
       onModel = 0;
       return true;
@@ -193,7 +199,7 @@ export class RetryPolicy {
         const delayMs = asked ?? this.backoffMs(onModel);
         if (o.now() + delayMs >= deadline) throw new DeadlineExceededError(o.deadlineMs, lastError);
         this.#telemetry.retry(model, reason, attempt, delayMs);
-        hook("onRetry", this.#hooks.onRetry, { attempt, model, reason, delayMs, error });
+        hook(this.#hooks, "onRetry", { attempt, model, reason, delayMs, error });
         await sleep(delayMs, signal, aborted);
       } finally {
         for (const t of timers) clearTimeout(t);
