@@ -1,5 +1,5 @@
 // One configuration of bench/otel-overhead in its own process (OTel globals are per process).
-//   node --expose-gc otel-overhead-worker.ts <none|native|ballast> <mock-url> <calls> <streams> [heap]
+//   node --expose-gc otel-overhead-worker.ts <none|native|ballast|contract|traceloop|openinference> <mock-url> <calls> <streams> [heap]
 //   node otel-overhead-worker.ts <mode> <mock-url> serve   (bench/otel-overhead-interleaved.ts: reads
 //     {"kind":"call"|"stream","n":N} lines on stdin, answers each with that slice's figures)
 //   node otel-overhead-worker.ts <mode> <mock-url> profile <calls>   (bench/otel-profile.ts: the main
@@ -11,9 +11,11 @@ import { VERSION as SDK_VERSION } from "@anthropic-ai/sdk/version";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
+import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { callOf, inFlight } from "./claude-calls.ts";
-import { instrumentOn } from "./otel-instrumented.ts";
+import { ContractFloorProcessor } from "./contract-floor.ts";
+import { drop, instrumentOn, meterProviderDropping, switchedSpanProcessor } from "./otel-instrumented.ts";
 
 const [mode = "none", url = "", callsArg = "20000", streamsArg = "2000", heapArg] = process.argv.slice(2);
 
@@ -28,13 +30,22 @@ const counting = {
   forceFlush: async () => {},
 };
 
+/** bench/contract-floor.ts as a span processor, its metrics and log records dropped. */
+function contractFloor(): never {
+  const floor = new ContractFloorProcessor(
+    meterProviderDropping(),
+    new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
+  );
+  return switchedSpanProcessor(() => floor);
+}
+
 let peerError: string | undefined;
 if (mode !== "none") {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const processors = [new BatchSpanProcessor({ exporter: counting as never })];
-  const tracerProvider = new TracerProvider({
-    spanProcessors: mode === "ballast" ? [new ClaudeSpanProcessor(), ...processors] : processors,
-  });
+  const processors: SpanProcessor[] = [new BatchSpanProcessor({ exporter: counting as never })];
+  if (mode === "ballast") processors.unshift(new ClaudeSpanProcessor());
+  if (mode === "contract") processors.unshift(contractFloor());
+  const tracerProvider = new TracerProvider({ spanProcessors: processors });
   trace.setGlobalTracerProvider(tracerProvider);
   if (mode === "ballast") instrumentOn(tracerProvider);
   if (mode === "traceloop" || mode === "openinference") {
@@ -108,8 +119,8 @@ if (callsArg === "serve") {
   await pool(Number(heapArg) - 10_000, create);
   result.heapAtEnd = await heap();
 } else {
-  [result.callsPerSec, result.callCpuUs] = await pool(Number(callsArg), create);
-  [result.streamsPerSec, result.streamCpuUs] = await pool(Number(streamsArg), stream);
+  [result.callsPerSec, result.callCpuUs, result.callMainUs] = await pool(Number(callsArg), create);
+  [result.streamsPerSec, result.streamCpuUs, result.streamMainUs] = await pool(Number(streamsArg), stream);
   await (trace.getTracerProvider() as { getDelegate?: () => { forceFlush?: () => Promise<void> } })
     .getDelegate?.()
     .forceFlush?.();

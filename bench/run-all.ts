@@ -6,7 +6,10 @@ import os from "node:os";
 
 const SCRIPTS: Array<[string, string]> = [
   ["mock-throughput.ts", "claude-mock throughput (issue 2)"],
-  ["otel-overhead.ts", "otel-claude overhead, with OpenLLMetry (Traceloop) and OpenInference (issue 3)"],
+  [
+    "otel-overhead.ts",
+    "otel-claude overhead, with the contract alone, OpenLLMetry (Traceloop) and OpenInference (issue 3)",
+  ],
   ["otel-overhead-interleaved.ts", "otel-claude overhead, native and Ballast workers taking turns (issue 3)"],
   ["otel-profile.ts", "otel-claude: where a call's main-thread CPU goes, by package (issue 3)"],
   ["otel-overhead-ab.ts", "otel-claude CPU per call, A/B within processes, by part, and the contract alone (issue 3)"],
