@@ -59,8 +59,8 @@ const growth = ((heap.heapAtEnd ?? 0) - (heap.heapAt10k ?? 0)) / 1024 / 1024;
 console.log(
   `| heap growth 10k → ${values["heap-calls"]} calls (ballast) | | | ${growth.toFixed(2)} MB | | ≤ 5 MB | | | | |`,
 );
-// Native and Ballast run back to back in every round (the order alternates): a round's own ratio leaves
-// out the machine's drift between rounds, which the medians above do not.
+// Native and Ballast run back to back in every round (the order alternates; the contract one run further
+// off): a round's own ratio leaves out the machine's drift between rounds, which the medians above do not.
 for (const [key, label] of [
   ["callsPerSec", "calls/s"],
   ["streamsPerSec", "streams/s"],
