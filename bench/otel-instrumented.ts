@@ -23,6 +23,11 @@ export function meterProviderDropping(): MeterProvider {
   });
 }
 
+/** A LoggerProvider batching every record into an exporter that drops everything. */
+export function loggerProviderDropping(): LoggerProvider {
+  return new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] });
+}
+
 /**
  * Patches `@anthropic-ai/sdk` with ClaudeInstrumentation on `tracerProvider`, metrics and logs dropped (or
  * going to the providers given).
@@ -34,10 +39,7 @@ export function instrumentOn(
   const inst = new ClaudeInstrumentation();
   inst.setTracerProvider(tracerProvider);
   inst.setMeterProvider(providers.meterProvider ?? meterProviderDropping());
-  inst.setLoggerProvider(
-    providers.loggerProvider ??
-      new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
-  );
+  inst.setLoggerProvider(providers.loggerProvider ?? loggerProviderDropping());
   inst.manuallyInstrument(sdk);
   return inst;
 }

@@ -17,7 +17,13 @@ import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { callOf, inFlight } from "./claude-calls.ts";
 import { ContractFloorProcessor } from "./contract-floor.ts";
-import { drop, instrumentOn, meterProviderDropping, switchedSpanProcessor } from "./otel-instrumented.ts";
+import {
+  drop,
+  instrumentOn,
+  loggerProviderDropping,
+  meterProviderDropping,
+  switchedSpanProcessor,
+} from "./otel-instrumented.ts";
 
 const [url = "", ...countArgs] = process.argv.slice(2);
 const [rounds, calls, streams] = countArgs.map(Number) as [number, number, number];
@@ -34,10 +40,7 @@ const PAIRS = [
 
 // ClaudeSpanProcessor and the contract's onEnding, switched behind one processor.
 const claude = new ClaudeSpanProcessor();
-const floor = new ContractFloorProcessor(
-  meterProviderDropping(),
-  logsTo(new BatchLogRecordProcessor({ exporter: drop as never })),
-);
+const floor = new ContractFloorProcessor(meterProviderDropping(), loggerProviderDropping());
 let spansTo: "ballast" | "floor" | "none" = "ballast";
 const switchedProcessor = switchedSpanProcessor(() =>
   spansTo === "ballast" ? claude : spansTo === "floor" ? floor : undefined,

@@ -11,11 +11,15 @@ import { VERSION as SDK_VERSION } from "@anthropic-ai/sdk/version";
 import { ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs";
 import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { callOf, inFlight } from "./claude-calls.ts";
 import { ContractFloorProcessor } from "./contract-floor.ts";
-import { drop, instrumentOn, meterProviderDropping, switchedSpanProcessor } from "./otel-instrumented.ts";
+import {
+  instrumentOn,
+  loggerProviderDropping,
+  meterProviderDropping,
+  switchedSpanProcessor,
+} from "./otel-instrumented.ts";
 
 const [mode = "none", url = "", callsArg = "20000", streamsArg = "2000", heapArg] = process.argv.slice(2);
 
@@ -32,10 +36,7 @@ const counting = {
 
 /** bench/contract-floor.ts as a span processor, its metrics and log records dropped. */
 function contractFloor(): never {
-  const floor = new ContractFloorProcessor(
-    meterProviderDropping(),
-    new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: drop as never })] }),
-  );
+  const floor = new ContractFloorProcessor(meterProviderDropping(), loggerProviderDropping());
   return switchedSpanProcessor(() => floor);
 }
 
