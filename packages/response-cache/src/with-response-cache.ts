@@ -9,7 +9,7 @@ interface SdkApiPromise {
   withResponse(): Promise<{ data: unknown; response: Response }>;
 }
 interface SdkStream {
-  iterator(): AsyncIterator<Json>;
+  [Symbol.asyncIterator](): AsyncIterator<Json>;
   controller: AbortController;
   constructor: new (iterator: () => AsyncIterator<Json>, controller: AbortController, client?: unknown) => SdkStream;
 }
@@ -45,9 +45,59 @@ export function cacheable<T extends object>(options?: T, cache = true): T {
   return { ...options, [CACHEABLE]: cache } as T;
 }
 
-/** How a result came from the cache (`hit` or `stale`, and its age); undefined for an answer from the API. */
+type Marked = Record<symbol, CacheStatus> & { usage?: Record<symbol, CacheStatus> };
+
+/**
+ * How a result came from the cache (`hit` or `stale`, and its age); undefined for an answer from the API.
+ * Takes what any call shape gives: a Message, a Stream, `parse()`'s result or `messages.stream()`'s
+ * `finalMessage()`. The helpers build new Message objects but keep the `usage` object, so it carries the mark too.
+ */
 export function cacheStatus(result: unknown): CacheStatus | undefined {
-  return (result as Record<symbol, CacheStatus> | null | undefined)?.[STATUS];
+  const marked = result as Marked | null | undefined;
+  return marked?.[STATUS] ?? marked?.usage?.[STATUS];
+}
+
+function mark(target: unknown, status: CacheStatus): void {
+  if (typeof target === "object" && target !== null) Object.defineProperty(target, STATUS, { value: status });
+}
+
+/**
+ * The SDK's Stream over `stream`'s events, each shown to `onEvent` first, and `onEnd` told once how the
+ * read ended. It reads `stream` through its async iterator, as the caller would: the SDK's tracing ends
+ * its span there.
+ */
+function observedStream(
+  stream: SdkStream,
+  client: Json,
+  onEvent: (event: Json) => void,
+  onEnd: (error?: unknown) => void,
+): SdkStream {
+  const source = stream[Symbol.asyncIterator]();
+  let finished = false;
+  const end = (error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    onEnd(error);
+  };
+  const events: AsyncIterator<Json> = {
+    async next() {
+      try {
+        const r = await source.next();
+        if (r.done) end();
+        else onEvent(r.value);
+        return r;
+      } catch (error) {
+        end(error);
+        throw error;
+      }
+    },
+    async return(value?: unknown) {
+      end();
+      await source.return?.(value);
+      return { done: true, value: undefined };
+    },
+  };
+  return new stream.constructor(() => events, stream.controller, client);
 }
 
 class LeaderAbandoned extends Error {}
@@ -165,34 +215,16 @@ class ResponseCache {
   /** The live stream, unchanged for the caller; its events gathered into the Message to store. */
   #tap(stream: SdkStream, store: (m: Json) => void, fail: (e: unknown) => void): SdkStream {
     const gathered = new MessageAccumulator();
-    const source = stream.iterator();
-    let finished = false;
-    const end = (error?: unknown) => {
-      if (finished) return;
-      finished = true;
-      if (gathered.message) store(gathered.message);
-      // a leader that stopped reading, or was aborted by its caller, leaves the others to ask again
-      else fail(error && !isAbort(error) ? error : new LeaderAbandoned("the stream was not read to its end"));
-    };
-    const events: AsyncIterator<Json> = {
-      async next() {
-        try {
-          const r = await source.next();
-          if (r.done) end();
-          else gathered.add(r.value);
-          return r;
-        } catch (error) {
-          end(error);
-          throw error;
-        }
+    return observedStream(
+      stream,
+      this.given,
+      (event) => gathered.add(event),
+      (error) => {
+        if (gathered.message) store(gathered.message);
+        // a leader that stopped reading, or was aborted by its caller, leaves the others to ask again
+        else fail(error && !isAbort(error) ? error : new LeaderAbandoned("the stream was not read to its end"));
       },
-      async return(value?: unknown) {
-        end();
-        await source.return?.(value);
-        return { done: true, value: undefined };
-      },
-    };
-    return new stream.constructor(() => events, stream.controller, this.given);
+    );
   }
 
   /** Serves `entry` through the SDK itself, so the caller gets a real Message or Stream (with its events). */
@@ -211,8 +243,22 @@ class ResponseCache {
       const { data, response } = await (
         (messages.create as AnyFn).call(messages, params, { ...options, headers }) as SdkApiPromise
       ).withResponse();
-      Object.defineProperty(data, STATUS, { value: { status, ageMs: Date.now() - entry.storedAt } });
-      return { data, response };
+      const served = { status, ageMs: Date.now() - entry.storedAt };
+      if (!stream) {
+        mark(data, served);
+        mark((data as Json).usage, served);
+        return { data, response };
+      }
+      const marked = observedStream(
+        data as SdkStream,
+        this.given,
+        (event) => {
+          if (event.type === "message_start") mark((event.message as Json | undefined)?.usage, served);
+        },
+        () => {},
+      );
+      mark(marked, served);
+      return { data: marked, response };
     } finally {
       this.#pending.delete(token);
     }

@@ -49,9 +49,11 @@ function apiErrorType(e: ErrorLike): string | undefined {
  */
 export function classify(error: unknown): RetryReason | undefined {
   if (typeof error !== "object" || error === null || isAbortError(error)) return undefined;
-  if ((error as Record<symbol, unknown>)[STREAM_BROKE] === true)
-    return classify((error as { cause?: unknown }).cause) ?? "stream_interrupted";
-  const e = error as ErrorLike;
+  const reason = classifyFailure(error as ErrorLike);
+  return (error as Record<symbol, unknown>)[STREAM_BROKE] === true ? (reason ?? "stream_interrupted") : reason;
+}
+
+function classifyFailure(e: ErrorLike): RetryReason | undefined {
   const name = e.constructor?.name ?? "";
   if (name === "APIConnectionTimeoutError") return "timeout";
   if (name === "APIConnectionError") return "connection";

@@ -1,5 +1,5 @@
 import { isAbortError, STREAM_BROKE } from "./classify.js";
-import { StreamInterruptedError } from "./errors.js";
+import { FirstTokenTimeoutError, StreamInterruptedError } from "./errors.js";
 import { type RetryPolicy, SLOW } from "./policy.js";
 
 type Json = Record<string, unknown>;
@@ -8,7 +8,7 @@ interface SdkApiPromise {
   withResponse(): Promise<{ data: unknown; response: Response }>;
 }
 interface SdkStream {
-  iterator(): AsyncIterator<Json>;
+  [Symbol.asyncIterator](): AsyncIterator<Json>;
   controller: AbortController;
   constructor: new (iterator: () => AsyncIterator<Json>, controller: AbortController, client?: unknown) => SdkStream;
 }
@@ -25,18 +25,24 @@ function retryingPromise<T>(result: Promise<{ data: T; response: Response }>) {
   });
 }
 
+/** Marks `error` itself, so that the caller still gets the SDK's error (class, status, requestID) if it is the last. */
 function mark(error: unknown, symbol: symbol): unknown {
-  const wrapped = new Error(error instanceof Error ? error.message : String(error), { cause: error });
-  (wrapped as unknown as Record<symbol, boolean>)[symbol] = true;
-  return wrapped;
+  const marked = typeof error === "object" && error !== null ? error : new Error(String(error), { cause: error });
+  Object.defineProperty(marked, symbol, { value: true, configurable: true });
+  return marked;
 }
+
+// The response cache's mark on a Stream it replayed (see @ballast/response-cache's cacheStatus): the
+// caller's stream is a new Stream here, and must still say how it was served.
+const CACHE_STATUS = Symbol.for("ballast.response-cache.status");
 
 /**
  * Reads a stream up to its first content event. A failure before that is an ordinary retryable
  * error (the caller has seen nothing); `firstTokenTimeoutMs` without content marks the model slow.
  */
-async function untilFirstContent(stream: SdkStream, firstTokenTimeoutMs: number | undefined) {
-  const source = stream.iterator();
+async function untilFirstContent(stream: SdkStream, firstTokenTimeoutMs: number | undefined, requestID: string | null) {
+  // Read as the caller would, through the async iterator: the SDK's tracing ends its span there.
+  const source = stream[Symbol.asyncIterator]();
   const buffered: Json[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let slow = false;
@@ -49,13 +55,13 @@ async function untilFirstContent(stream: SdkStream, firstTokenTimeoutMs: number 
   try {
     for (;;) {
       const { done, value } = await source.next();
-      if (slow) throw mark(new Error(`no first token within ${firstTokenTimeoutMs} ms`), SLOW);
+      if (slow) throw mark(new FirstTokenTimeoutError(firstTokenTimeoutMs as number, requestID), SLOW);
       if (done) return { source, buffered, done: true };
       buffered.push(value);
       if (value.type === "content_block_delta") return { source, buffered, done: false };
     }
   } catch (error) {
-    if (slow) throw mark(new Error(`no first token within ${firstTokenTimeoutMs} ms`), SLOW);
+    if (slow) throw mark(new FirstTokenTimeoutError(firstTokenTimeoutMs as number, requestID, error), SLOW);
     throw mark(error, STREAM_BROKE);
   } finally {
     clearTimeout(timer);
@@ -66,7 +72,12 @@ async function untilFirstContent(stream: SdkStream, firstTokenTimeoutMs: number 
  * After the first content event, the caller's stream: the buffered start, then the live events. A
  * failure from here on is a `StreamInterruptedError` with the partial text and usage, never a success.
  */
-function continuedStream(stream: SdkStream, start: Awaited<ReturnType<typeof untilFirstContent>>, client: unknown) {
+function continuedStream(
+  stream: SdkStream,
+  start: Awaited<ReturnType<typeof untilFirstContent>>,
+  client: unknown,
+  requestID: string | null,
+) {
   let text = "";
   let usage: Json | undefined;
   const note = (event: Json) => {
@@ -90,31 +101,37 @@ function continuedStream(stream: SdkStream, start: Awaited<ReturnType<typeof unt
       }
     } catch (error) {
       if (isAbortError(error)) throw error; // the caller's own abort stays an abort
-      throw new StreamInterruptedError(text, usage, error);
+      throw new StreamInterruptedError(text, usage, error, requestID);
     } finally {
       await start.source.return?.();
     }
   }
-  const StreamClass = stream.constructor;
-  return new StreamClass(() => events(), stream.controller, client);
+  const continued = new stream.constructor(() => events(), stream.controller, client);
+  const cacheStatus = Object.getOwnPropertyDescriptor(stream, CACHE_STATUS);
+  if (cacheStatus) Object.defineProperty(continued, CACHE_STATUS, cacheStatus);
+  return continued;
 }
 
 function retryingCreate(original: AnyFn, client: Json, policy: RetryPolicy) {
   const AbortError = (client.constructor as { APIUserAbortError?: new () => Error }).APIUserAbortError;
   return (params: Json, options?: Json) => {
     const result = policy.execute(
-      async ({ model, signal }) => {
+      async ({ attempt, model, signal }) => {
         const body = model === undefined ? params : { ...params, model };
         // The policy owns retries: the SDK's are off for every attempt, whatever the client says.
-        const promise = original(body, { ...options, maxRetries: 0, signal }) as SdkApiPromise;
+        // A span `messages.stream()` started (SDK 1.x) ends with the first attempt; later ones start their own.
+        const { __span, ...rest } = options ?? {};
+        const attemptOptions = { ...(attempt === 1 ? options : rest), maxRetries: 0, signal };
+        const promise = original(body, attemptOptions) as SdkApiPromise;
         const { data, response } = await promise.withResponse();
         if (params.stream !== true) return { data, response };
         const stream = data as SdkStream;
-        const start = await untilFirstContent(stream, policy.options.firstTokenTimeoutMs);
+        const requestID = response.headers.get("request-id");
+        const start = await untilFirstContent(stream, policy.options.firstTokenTimeoutMs, requestID);
         // The policy lets go of the caller's signal when the attempt returns; the stream still must obey it.
         const callerSignal = options?.signal as AbortSignal | undefined;
         callerSignal?.addEventListener("abort", () => stream.controller.abort(), { once: true });
-        return { data: continuedStream(stream, start, client), response };
+        return { data: continuedStream(stream, start, client, requestID), response };
       },
       {
         signal: options?.signal as AbortSignal | undefined,

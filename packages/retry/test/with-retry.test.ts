@@ -1,6 +1,12 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { RetryAfterTooLongError, retryPolicy, StreamInterruptedError, withRetry } from "../src/index.js";
+import {
+  FirstTokenTimeoutError,
+  RetryAfterTooLongError,
+  retryPolicy,
+  StreamInterruptedError,
+  withRetry,
+} from "../src/index.js";
 import { ask, client, FALLBACK, mock, PRIMARY, SDKS } from "./helpers.js";
 
 describe.each(SDKS)("withRetry on $name", ({ Client }) => {
@@ -42,7 +48,25 @@ describe.each(SDKS)("withRetry on $name", ({ Client }) => {
     expect((error as StreamInterruptedError).partialText).toBe("one two three");
     expect(text).toBe("one two three");
     expect((error as StreamInterruptedError).usage).toMatchObject({ input_tokens: expect.any(Number) });
+    expect((error as StreamInterruptedError).requestID).toBe(m.requests[0]!.id);
+    expect((error as StreamInterruptedError).cause).toBeInstanceOf(Client.APIError);
     expect(m.requests).toHaveLength(1);
+  });
+
+  it("passes on the SDK's own error when a stream fails before content on every attempt", async () => {
+    const m = await mock();
+    const c = withRetry(client(m, Client), retryPolicy({ baseDelayMs: 1, maxAttempts: 2 }));
+    for (const read of [
+      () => c.messages.stream(ask()).finalMessage(),
+      async () => {
+        for await (const _ of await c.messages.create({ ...ask(), stream: true }));
+      },
+    ]) {
+      m.enqueue({ stream: "error", after: 0, times: 2, errorType: "api_error" });
+      const error = await read().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Client.APIError);
+      expect((error as { error?: { error?: { type?: string } } }).error?.error?.type).toBe("api_error");
+    }
   });
 });
 
@@ -91,6 +115,8 @@ describe("withRetry", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryAfterTooLongError);
     expect((error as RetryAfterTooLongError).retryAfterMs).toBe(3_600_000);
+    expect((error as RetryAfterTooLongError).cause).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((error as RetryAfterTooLongError).requestID).toBe(m.requests.at(-1)!.id);
     expect(performance.now() - started).toBeLessThan(5_000); // nothing slept for an hour
     expect(m.requests).toHaveLength(3);
   });
@@ -131,6 +157,22 @@ describe("withRetry", () => {
     expect(final.model).toBe("claude-haiku-4-5-20251001");
     expect(firstText).toBeLessThan(2000); // the primary alone would take 5 s
     expect(m.requests.map((r) => r.model)).toEqual([PRIMARY, FALLBACK]);
+  });
+
+  it("fails a slow stream with no fallback left as a FirstTokenTimeoutError with the request id", async () => {
+    const m = await mock({ latency: { models: { [PRIMARY]: { ttftMs: 5000 } } } });
+    const c = withRetry(client(m), retryPolicy({ firstTokenTimeoutMs: 200, maxAttempts: 1 }));
+    const error = await c.messages.create({ ...ask(), stream: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FirstTokenTimeoutError);
+    expect((error as FirstTokenTimeoutError).firstTokenTimeoutMs).toBe(200);
+    expect((error as FirstTokenTimeoutError).requestID).toBe(m.requests[0]!.id);
+    // messages.stream() wraps every error that is not the SDK's own in an AnthropicError, ours as its cause
+    const wrapped = await c.messages
+      .stream(ask())
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(wrapped).toBeInstanceOf(Anthropic.AnthropicError);
+    expect((wrapped as Error).cause).toBeInstanceOf(FirstTokenTimeoutError);
   });
 
   it("aborts a slow non-streaming attempt after attemptTimeoutMs and lets the fallback answer", async () => {

@@ -1,0 +1,211 @@
+// Every wrapper alone and in every order, on every call shape, with ClaudeInstrumentation and
+// ClaudeSpanProcessor on: what users see at the seams between Ballast's packages.
+import type Anthropic from "@anthropic-ai/sdk";
+import type { MockClaude } from "@ballast/claude-mock";
+import { createGovernor, withGovernor } from "@ballast/ratelimit";
+import { cacheable, cacheStatus, withResponseCache } from "@ballast/response-cache";
+import { retryPolicy, withRetry } from "@ballast/retry";
+import type { Context } from "@opentelemetry/api";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
+import { describe, expect, it } from "vitest";
+import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "../../otel-claude/test/harness.js";
+
+const FALLBACK = "claude-haiku-4-5";
+// Hand-computed from the mock's tokenizer: "Hello there" is 9 input tokens; the reply 5 output tokens
+// (Your 1, order 1, shipped 2, "." 1); parse's JSON reply 8. Sonnet 4.6: $3 / $15, Haiku 4.5: $1 / $5 per million.
+const INPUT = 9;
+const REPLY = { text: "Your order shipped.", tokens: 5 };
+const JSON_REPLY = { text: '{"answer":4}', tokens: 8 };
+const PRICES: Record<string, [number, number]> = { [MODEL]: [3, 15], [FALLBACK]: [1, 5] };
+const usd = (model: string, input: number, output: number) => {
+  const [i, o] = PRICES[model] as [number, number];
+  return (input * i + output * o) / 1_000_000;
+};
+
+type Layer = "retry" | "governor" | "cache";
+const permutations = (items: Layer[]): Layer[][] =>
+  items.length <= 1
+    ? [items]
+    : items.flatMap((x, i) => permutations(items.filter((_, j) => j !== i)).map((p) => [x, ...p]));
+const STACKS: Layer[][] = [[], [["retry"], ["governor"], ["cache"]], permutations(["retry", "governor", "cache"])].flat(
+  1,
+) as Layer[][];
+
+/** Wraps `base` with `layers`, the first innermost: ["retry", "cache"] is withResponseCache(withRetry(base)). */
+function wrap(base: Anthropic, layers: Layer[]): Anthropic {
+  let c = base;
+  for (const layer of layers) {
+    if (layer === "retry") c = withRetry(c, retryPolicy({ baseDelayMs: 1, fallbackModels: [FALLBACK] }));
+    if (layer === "governor") c = withGovernor(c, createGovernor());
+    if (layer === "cache") c = withResponseCache(c, { ttl: "1m" });
+  }
+  return c;
+}
+
+interface Shape {
+  stream: boolean;
+  reply: typeof REPLY;
+  /** makes the call; returns what `cacheStatus()` is read from */
+  run(c: Anthropic): Promise<unknown>;
+}
+
+const SHAPES: Record<string, Shape> = {
+  create: { stream: false, reply: REPLY, run: (c) => c.messages.create(ask("Hello there"), cacheable()) },
+  "create stream": {
+    stream: true,
+    reply: REPLY,
+    run: async (c) => {
+      const stream = await c.messages.create({ ...ask("Hello there"), stream: true }, cacheable());
+      for await (const _ of stream);
+      return stream;
+    },
+  },
+  "messages.stream": {
+    stream: true,
+    reply: REPLY,
+    run: (c) => c.messages.stream(ask("Hello there"), cacheable()).finalMessage(),
+  },
+  parse: {
+    stream: false,
+    reply: JSON_REPLY,
+    run: async (c) => {
+      const schema = {
+        type: "object",
+        properties: { answer: { type: "integer" } },
+        required: ["answer"],
+        additionalProperties: false,
+      };
+      const m = await c.messages.parse(
+        { ...ask("Hello there"), output_config: { format: { type: "json_schema", schema } } } as never,
+        cacheable(),
+      );
+      expect((m as { parsed_output?: unknown }).parsed_output).toEqual({ answer: 4 });
+      return m;
+    },
+  },
+};
+
+/** Counts spans as they start and end: an SDK span that is never ended is lost telemetry and a leak. */
+class CountingProcessor implements SpanProcessor {
+  started = 0;
+  ended = 0;
+  onStart(_span: Span, _context: Context): void {
+    this.started++;
+  }
+  onEnd(_span: ReadableSpan): void {
+    this.ended++;
+  }
+  async forceFlush() {}
+  async shutdown() {}
+}
+
+type Outcome = "success" | "529 then fallback" | "stream error before the first delta" | "cache hit";
+const OUTCOMES: Outcome[] = ["success", "529 then fallback", "stream error before the first delta", "cache hit"];
+
+function applies(outcome: Outcome, layers: Layer[], shape: Shape): boolean {
+  if (outcome === "529 then fallback") return layers.includes("retry");
+  if (outcome === "stream error before the first delta") return shape.stream;
+  if (outcome === "cache hit") return layers.includes("cache");
+  return true;
+}
+
+const wire = (m: MockClaude) => m.requests.filter((r) => r.path === "/v1/messages");
+
+const cells = SDKS.flatMap((sdk) =>
+  STACKS.flatMap((layers) =>
+    Object.entries(SHAPES).flatMap(([shapeName, shape]) =>
+      OUTCOMES.filter((outcome) => applies(outcome, layers, shape)).map((outcome) => ({
+        name: `${sdk.name} · ${layers.join(" → ") || "no wrapper"} · ${shapeName} · ${outcome}`,
+        sdk,
+        layers,
+        shape,
+        outcome,
+      })),
+    ),
+  ),
+);
+
+describe("wrappers composed with the instrumentation", () => {
+  for (const { name, sdk, layers, shape, outcome } of cells)
+    it(name, async () => {
+      const counting = new CountingProcessor();
+      const t = setupTelemetry({ extraProcessors: [counting] });
+      const m = await mock();
+      const c = wrap(client(sdk.Client, m), layers);
+      const reply = { reply: { text: shape.reply.text } };
+      const cacheInStack = layers.includes("cache");
+
+      if (outcome === "cache hit") {
+        m.enqueue(reply);
+        await shape.run(c);
+      }
+      if (outcome === "529 then fallback") m.enqueue({ status: 529 }, reply);
+      else if (outcome === "stream error before the first delta") m.enqueue({ stream: "error", after: 0 }, reply);
+      else if (outcome === "success") m.enqueue(reply);
+
+      const callsBefore = t.records.length;
+      const wireBefore = wire(m).length;
+      let result: unknown;
+      let error: unknown;
+      try {
+        result = await shape.run(c);
+      } catch (e) {
+        error = e;
+      }
+      const retried = layers.includes("retry");
+      const fails = outcome === "stream error before the first delta" && !retried;
+      if (fails) {
+        // the SDK's own error class reaches the caller, whatever wraps the client
+        expect(error).toBeInstanceOf(sdk.module.APIError);
+        expect((error as { error?: { error?: { type?: string } } }).error?.error?.type).toBe("overloaded_error");
+      } else {
+        expect(error).toBeUndefined();
+      }
+
+      const onWire = wire(m).length - wireBefore;
+      const hit = outcome === "cache hit";
+      const expectedOnWire = hit ? 0 : outcome === "success" || fails ? 1 : 2;
+      expect(onWire).toBe(expectedOnWire);
+      // every request that reached the wire, and every answer replayed from the cache, is one call record
+      const expectedRecords = expectedOnWire + (hit ? 1 : 0);
+      await until(() => t.records.length - callsBefore >= expectedRecords, "the call records");
+      await until(() => counting.ended === counting.started, `spans ended (${counting.ended} of ${counting.started})`);
+
+      const allRecords = t.records.slice(callsBefore);
+      expect(allRecords).toHaveLength(expectedRecords);
+      const spans = t.claudeSpans();
+      expect(spans).toHaveLength(t.records.length);
+
+      const last = allRecords.at(-1)!;
+      if (fails) {
+        // the stream had started: its input was billed
+        expect(last).toMatchObject({
+          outcome: "failed",
+          error: "overloaded_error",
+          input_tokens: INPUT,
+          output_tokens: 0,
+        });
+        expect(last.cost_usd).toBeCloseTo(usd(MODEL, INPUT, 0), 12);
+      } else if (hit) {
+        expect(last).toMatchObject({ outcome: "completed", input_tokens: 0, output_tokens: 0 });
+        expect(last.cost_usd ?? 0).toBe(0);
+        expect(cacheStatus(result)).toMatchObject({ status: "hit" });
+      } else {
+        // an overloaded model, whether it said so with a 529 or in its stream, is handed to the fallback
+        const model = onWire === 2 ? FALLBACK : MODEL;
+        expect(last).toMatchObject({
+          outcome: "completed",
+          model,
+          input_tokens: INPUT,
+          output_tokens: shape.reply.tokens,
+        });
+        expect(last.cost_usd).toBeCloseTo(usd(model, INPUT, shape.reply.tokens), 12);
+        if (cacheInStack) expect(cacheStatus(result)).toBeUndefined();
+      }
+      if (onWire === 2) expect(allRecords[0]).toMatchObject({ outcome: "failed", error: "overloaded_error" });
+      const costPoints = (await t.metrics()).get("gen_ai.usage.cost") ?? [];
+      const metricTotal = costPoints.reduce((sum, p) => sum + (p.value as number), 0);
+      const recordTotal = t.records.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+      expect(metricTotal).toBeCloseTo(recordTotal, 12);
+    });
+});
