@@ -30,6 +30,8 @@ export interface MockClaudeOptions {
   now?: () => number;
   /** how many requests `mock.requests` keeps, oldest dropped first (default 10,000) */
   maxRecordedRequests?: number;
+  /** a request body larger than this is answered 413 `request_too_large`, as the API does (default 32 MB; batches: 256 MB) */
+  maxBodyBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -44,6 +46,7 @@ export interface ResolvedOptions {
   apiKey: string | undefined;
   now: (() => number) | undefined;
   maxRecordedRequests: number;
+  maxBodyBytes: number;
 }
 
 function bad(option: string, accepted: string, got: unknown): never {
@@ -112,5 +115,6 @@ export function resolveOptions(o: MockClaudeOptions = {}): ResolvedOptions {
     apiKey: o.apiKey,
     now: o.now,
     maxRecordedRequests: positiveInt("maxRecordedRequests", o.maxRecordedRequests) ?? 10_000,
+    maxBodyBytes: positiveInt("maxBodyBytes", o.maxBodyBytes) ?? 32_000_000,
   };
 }

@@ -160,13 +160,35 @@ class MockServer {
     }
   }
 
+  /** As the API answers a body over its size limit: 413 `request_too_large`, nothing of the body kept. */
+  #tooLarge(req: IncomingMessage, res: ServerResponse, path: string, limit: number): void {
+    const id = this.#requestId();
+    const method = req.method ?? "POST";
+    this.#record({
+      id,
+      method,
+      path,
+      endpoint: path === "/v1/messages" ? "messages" : "other",
+      model: undefined,
+      stream: false,
+      headers: { ...req.headers },
+      body: undefined,
+      time: this.now(),
+      status: 413,
+    });
+    const message = `Request exceeds the maximum allowed number of bytes (${limit}).`;
+    this.#json(res, 413, { "request-id": id }, errorBody("request_too_large", message, id));
+  }
+
   #requestId(): string {
     return `req_011C${base62(this.#ids, 20)}`;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    const raw = await readBody(req);
+    const limit = path === "/v1/messages/batches" ? BATCH_BODY_BYTES : this.#o.maxBodyBytes;
+    const raw = await readBody(req, limit);
+    if (raw === TOO_LARGE) return this.#tooLarge(req, res, path, limit);
     if (path.startsWith("/_mock/")) return this.#control(req.method ?? "GET", path, raw, res);
 
     let body: unknown = raw;
@@ -538,10 +560,34 @@ class MockServer {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+// The API's limits: 256 MB for a batch, 32 MB for every other request.
+const BATCH_BODY_BYTES = 256_000_000;
+const TOO_LARGE = Symbol("too large");
+
+/**
+ * The body as text, or TOO_LARGE as soon as it passes `limit` bytes. The rest of a body too large is
+ * read and dropped, so the client gets its answer and nothing of it stays in memory.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {
+  if (Number(req.headers["content-length"] ?? 0) > limit) {
+    req.resume();
+    return Promise.resolve(TOO_LARGE);
+  }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
+    let chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) {
+        chunks.push(c);
+        return;
+      }
+      chunks = [];
+      req.off("data", onData);
+      req.resume();
+      resolve(TOO_LARGE);
+    };
+    req.on("data", onData);
     req.on("end", () =>
       resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8")),
     );

@@ -230,6 +230,65 @@ describe("options", () => {
     expect(m.requests.length).toBeLessThanOrEqual(10);
     expect((m.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages[0]?.content).toBe("n14");
   });
+
+  it("refuse a body over maxBodyBytes with 413 request_too_large, as the API does", async () => {
+    const m = await mock({ maxBodyBytes: 100_000 });
+    const error = await client(Anthropic, m)
+      .messages.create(ask("x".repeat(200_000)))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+    expect((error as { error?: { error?: { type?: string } } }).error?.error?.type).toBe("request_too_large");
+    expect(m.requests.at(-1)).toMatchObject({ status: 413, body: undefined });
+    // a body just under the limit still gets its answer
+    expect((await client(Anthropic, m).messages.create(ask("x".repeat(50_000)))).type).toBe("message");
+  });
+
+  it("answer a 200 MB chunked upload with 413 and keep none of it", async () => {
+    const m = await mock(); // default limit: 32 MB
+    const memory = () => {
+      const { heapUsed, arrayBuffers } = process.memoryUsage();
+      return heapUsed + arrayBuffers;
+    };
+    const before = memory();
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, memory());
+    }, 5);
+    const { request } = await import("node:http");
+    const chunk = Buffer.alloc(1_000_000, 120);
+    const total = 200;
+    const outcome = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      let sent = 0;
+      let answered = false;
+      const req = request(`${m.url}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": "k", "content-type": "application/json" }, // no content-length: chunked
+      });
+      req.on("response", (res) => {
+        answered = true;
+        let body = "";
+        res.on("data", (c: Buffer) => {
+          body += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", (e) => (answered ? undefined : reject(e)));
+      const pump = () => {
+        while (!answered && sent < total) {
+          sent++;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        if (!answered) req.end();
+      };
+      pump();
+    });
+    clearInterval(sampler);
+    expect(outcome.status).toBe(413);
+    expect(JSON.parse(outcome.body).error.type).toBe("request_too_large");
+    // buffered, the body alone would be 200 MB, twice that as a string
+    expect(peak - before).toBeLessThan(64_000_000);
+  });
 });
 
 describe("bad input", () => {
