@@ -20,6 +20,26 @@ export function cacheKey(namespace: string, identity: unknown): string {
   return `ballast:response-cache:${namespace}:${digest}`;
 }
 
+/**
+ * Who is asking and where: a hash of the client's credentials (API key or auth token; Bedrock's and
+ * Vertex's account, region and project) and its base URL. Only the hash enters the key, which is hashed again.
+ */
+export function tenantOf(client: Json): string {
+  const fields = ["apiKey", "authToken", "awsAccessKey", "awsRegion", "projectId", "region", "baseURL"];
+  const identity = fields.map((name) => (typeof client[name] === "string" ? client[name] : null));
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+}
+
+/**
+ * Whether `message` is an answer worth repeating: a complete Message, never an error body or a refusal, and
+ * a `max_tokens` cut only when asked.
+ */
+export function isStorable(message: Json | undefined, cacheTruncated: boolean): boolean {
+  if (message?.type !== "message" || !Array.isArray(message.content)) return false;
+  if (message.stop_reason === "refusal") return false;
+  return cacheTruncated || message.stop_reason !== "max_tokens";
+}
+
 export function carriesToolResults(params: Json): boolean {
   const messages = Array.isArray(params.messages) ? (params.messages as Json[]) : [];
   return messages.some((m) => Array.isArray(m.content) && (m.content as Json[]).some((b) => b?.type === "tool_result"));

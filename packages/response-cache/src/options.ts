@@ -18,6 +18,13 @@ export interface ResponseCacheOptions {
   when?: (params: Json) => boolean;
   /** cache requests that carry tool results (default false: their answers depend on live data) */
   allowToolResults?: boolean;
+  /**
+   * let clients with other credentials or another base URL share answers (default false: the key includes a
+   * hash of the client's API key or auth token and its base URL, so tenants never see each other's answers)
+   */
+  shareAcrossClients?: boolean;
+  /** store answers cut at `max_tokens` too (default false: a cut answer is served once, not repeated) */
+  cacheTruncated?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -28,6 +35,8 @@ export interface ResolvedOptions {
   key: (params: Json) => unknown;
   when: ((params: Json) => boolean) | undefined;
   allowToolResults: boolean;
+  shareAcrossClients: boolean;
+  cacheTruncated: boolean;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -52,6 +61,11 @@ function defaultKey(params: Json): unknown {
 export function resolveOptions(o: ResponseCacheOptions): ResolvedOptions {
   if (typeof o !== "object" || o === null)
     throw new TypeError("withResponseCache: options must be an object with `ttl`");
+  for (const name of ["allowToolResults", "shareAcrossClients", "cacheTruncated"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "boolean") {
+      throw new TypeError(`withResponseCache: \`${name}\` must be true or false; got ${JSON.stringify(o[name])}`);
+    }
+  }
   for (const name of ["key", "when"] as const) {
     if (o[name] !== undefined && typeof o[name] !== "function") {
       throw new TypeError(`withResponseCache: \`${name}\` must be a function; got ${typeof o[name]}`);
@@ -71,5 +85,7 @@ export function resolveOptions(o: ResponseCacheOptions): ResolvedOptions {
     key: o.key ?? defaultKey,
     when: o.when,
     allowToolResults: o.allowToolResults ?? false,
+    shareAcrossClients: o.shareAcrossClients ?? false,
+    cacheTruncated: o.cacheTruncated ?? false,
   };
 }

@@ -1,4 +1,4 @@
-import { cacheKey, carriesToolResults } from "./cache-key.js";
+import { cacheKey, carriesToolResults, isStorable, tenantOf } from "./cache-key.js";
 import { type ResolvedOptions, type ResponseCacheOptions, resolveOptions } from "./options.js";
 import { MessageAccumulator, sseBody } from "./replay.js";
 import { CacheTelemetry } from "./telemetry.js";
@@ -127,13 +127,16 @@ class ResponseCache {
   readonly #pending = new Map<string, { body: string; stream: boolean; status: string }>();
   #replayClient: Json | undefined;
   #tokens = 0;
+  readonly #tenant: string | undefined;
 
   constructor(
     private readonly given: Json, // the client passed in
     private readonly create: AnyFn, // its messages.create
     private readonly o: ResolvedOptions,
     private readonly telemetry: CacheTelemetry,
-  ) {}
+  ) {
+    this.#tenant = o.shareAcrossClients ? undefined : tenantOf(given);
+  }
 
   cacheable(params: Json, perCall: unknown): boolean {
     if (perCall === false) return false;
@@ -143,7 +146,8 @@ class ResponseCache {
   }
 
   serve(params: Json, options: Json | undefined) {
-    const key = cacheKey(this.o.namespace, this.o.key(params));
+    const identity = this.o.key(params);
+    const key = cacheKey(this.o.namespace, this.#tenant === undefined ? identity : [this.#tenant, identity]);
     return apiPromise(this.#serve(key, params, options));
   }
 
@@ -183,6 +187,12 @@ class ResponseCache {
     const done = () => this.#inflight.delete(key);
     this.telemetry.served("miss", params.model);
     const store = (message: Json) => {
+      if (!isStorable(message, this.o.cacheTruncated)) {
+        // the caller gets this answer; the requests waiting on it ask the API themselves
+        done();
+        fail(new LeaderAbandoned("the answer is not one to repeat"));
+        return;
+      }
       const entry = { message, storedAt: Date.now() };
       settle({ entry, status: "fresh" });
       done();

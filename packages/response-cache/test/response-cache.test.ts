@@ -4,7 +4,7 @@ import Anthropic, * as sdk from "@anthropic-ai/sdk";
 import { type MockClaude, startMockClaude } from "@ballast/claude-mock";
 import { ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
 import { retryPolicy, withRetry } from "@ballast/retry";
-import { memoryKV } from "@ballast/store";
+import { memoryKV, redisKV } from "@ballast/store";
 import { startRedis } from "@ballast/test-services";
 import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -15,6 +15,7 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { cacheable, cacheStatus, withResponseCache } from "../src/index.js";
 
@@ -204,6 +205,100 @@ describe("serving identical requests from the cache", () => {
   });
 });
 
+describe("isolation and what is stored (real Redis)", () => {
+  async function sharedRedis() {
+    const redis = await startRedis();
+    const connection = new Redis(redis.url);
+    cleanups.push(() => redis.stop());
+    cleanups.push(() => connection.disconnect());
+    return connection;
+  }
+  /** every key and value in Redis, as one string */
+  async function everything(redis: Redis): Promise<string> {
+    const keys = await redis.keys("*");
+    const values = await Promise.all(keys.map((k) => redis.get(k)));
+    return JSON.stringify([keys, values]);
+  }
+  const tenant = (m: MockClaude, apiKey: string, baseURL = m.url) => new Anthropic({ baseURL, apiKey, maxRetries: 0 });
+
+  it("never serves one tenant's answer to another sharing the store, and never stores a key", async () => {
+    const m = await mock();
+    const redis = await sharedRedis();
+    const options = { store: redisKV({ client: redis }), ttl: "10m" };
+    const a = withResponseCache(tenant(m, "sk-ant-tenant-A-0123456789"), options);
+    const b = withResponseCache(tenant(m, "sk-ant-tenant-B-0123456789"), options);
+    const fromA = await a.messages.create(ask(), cacheable());
+    const fromB = await b.messages.create(ask(), cacheable());
+    expect(cacheStatus(fromB)).toBeUndefined(); // B's first request went to the API
+    expect(onWire(m)).toBe(2);
+    expect(cacheStatus(await a.messages.create(ask(), cacheable()))).toMatchObject({ status: "hit" });
+    expect(cacheStatus(await b.messages.create(ask(), cacheable()))).toMatchObject({ status: "hit" });
+    expect(onWire(m)).toBe(2);
+    expect(fromA.id).not.toBe(fromB.id);
+    // the same key through another base URL (a proxy, another region) is another endpoint
+    const viaProxy = withResponseCache(tenant(m, "sk-ant-tenant-A-0123456789", `${m.url}/`), options);
+    expect(cacheStatus(await viaProxy.messages.create(ask(), cacheable()))).toBeUndefined();
+    const stored = await everything(redis);
+    expect(stored).not.toContain("tenant-A");
+    expect(stored).not.toContain("tenant-B");
+  });
+
+  it("shares across clients only when asked", async () => {
+    const m = await mock();
+    const redis = await sharedRedis();
+    const options = { store: redisKV({ client: redis }), ttl: "10m", shareAcrossClients: true };
+    await withResponseCache(tenant(m, "sk-one"), options).messages.create(ask(), cacheable());
+    const other = await withResponseCache(tenant(m, "sk-two"), options).messages.create(ask(), cacheable());
+    expect(cacheStatus(other)).toMatchObject({ status: "hit" });
+    expect(onWire(m)).toBe(1);
+  });
+
+  it("stores only complete answers: not a 200 error body, not a refusal, a max_tokens cut only when asked", async () => {
+    const m = await mock();
+    const redis = await sharedRedis();
+    const options = { store: redisKV({ client: redis }), ttl: "10m" };
+    const c = withResponseCache(api(m), options);
+    const twice = async (params: ReturnType<typeof ask>, stream: boolean, client = c) => {
+      for (let i = 0; i < 2; i++) {
+        if (stream) await client.messages.stream(params, cacheable()).finalMessage();
+        else await client.messages.create(params, cacheable());
+      }
+    };
+
+    const errorBody = { type: "error", error: { type: "api_error", message: "Internal server error" } };
+    m.enqueue({ body: errorBody, status: 200 });
+    await c.messages.create(ask("error body"), cacheable());
+    await c.messages.create(ask("error body"), cacheable());
+    expect(onWire(m)).toBe(2);
+
+    const refusal = {
+      id: "msg_01refusal",
+      type: "message",
+      role: "assistant",
+      model: MODEL,
+      content: [{ type: "text", text: "I can't help with that." }],
+      stop_reason: "refusal",
+      stop_sequence: null,
+      usage: { input_tokens: 9, output_tokens: 7 },
+    };
+    m.enqueue({ body: refusal, status: 200 });
+    await twice(ask("refused"), false);
+    expect(onWire(m)).toBe(4);
+
+    const cut = { ...ask("a long answer, please"), max_tokens: 3 };
+    for (const stream of [false, true]) await twice(cut, stream);
+    expect(onWire(m)).toBe(8);
+    const keeping = withResponseCache(api(m), { ...options, cacheTruncated: true, namespace: "truncated" });
+    for (const stream of [false, true]) await twice(cut, stream, keeping);
+    expect(onWire(m)).toBe(9); // stored once, then served to both shapes
+    // what is stored: the normal answers that followed the error body and the refusal, and the one cut answer
+    const stored = await everything(redis);
+    expect(stored).not.toContain("refusal");
+    expect(stored).not.toContain("api_error");
+    expect(await redis.keys("ballast:response-cache:default:*")).toHaveLength(2);
+  });
+});
+
 describe("stale-if-error", () => {
   it("serves a cached answer past its ttl when the API is down (529 after retries), marked stale", async () => {
     const m = await mock();
@@ -329,6 +424,9 @@ describe("options", () => {
     expect(() => withResponseCache(c, { ttl: "1m", staleTtl: -1 })).toThrow("`staleTtl` must be ≥ 0 ms");
     expect(() => withResponseCache(c, { ttl: "1m", namespace: "a b" })).toThrow("`namespace` must be 1–64 letters");
     expect(() => withResponseCache(c, { ttl: "1m", when: true as never })).toThrow("`when` must be a function");
+    expect(() => withResponseCache(c, { ttl: "1m", shareAcrossClients: "yes" as never })).toThrow(
+      'withResponseCache: `shareAcrossClients` must be true or false; got "yes"',
+    );
     expect(() => withResponseCache({} as never, { ttl: "1m" })).toThrow("`client` must be an Anthropic SDK client");
   });
 });
