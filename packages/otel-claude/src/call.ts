@@ -99,6 +99,8 @@ export interface CallSettings {
   emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void;
   /** never throws (a problem goes to the diag logger once) */
   missedSavingsTokens(body: Json, model: string, now: number): number;
+  /** the model id as a metric label, with bounded cardinality */
+  metricModel(model: string): string;
 }
 
 const CALL_KEY = Symbol.for("ballast.claude.call");
@@ -439,10 +441,10 @@ export class ClaudeCall {
     const missedUsd = missedTokens ? this.#missedUsd(missedTokens) : 0;
 
     this.#settings.metrics.record({
-      model: this.model,
+      model: this.#settings.metricModel(this.model),
       feature: this.feature ?? "",
       provider: this.provider,
-      responseModel: this.#responseModel ?? "",
+      responseModel: this.#settings.metricModel(this.#responseModel ?? ""),
       stream: this.stream,
       errorType: errType ?? "",
       stopReason: this.#stopReason ?? "",

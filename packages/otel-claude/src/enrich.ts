@@ -19,8 +19,18 @@ import {
 } from "./semconv.js";
 
 /** Says once per model that its calls carry no cost. */
+const unpriced = new Set<string>();
+const MAX_UNPRICED_REPORTED = 20;
+
+/** Reports each model without a price once, the first MAX_UNPRICED_REPORTED of them: the set stays bounded. */
 export function warnUnpriced(model: string): void {
-  warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+  if (unpriced.has(model) || unpriced.size > MAX_UNPRICED_REPORTED) return;
+  unpriced.add(model);
+  if (unpriced.size > MAX_UNPRICED_REPORTED) {
+    warnOnce("unpriced:more", `more models without a price than ${MAX_UNPRICED_REPORTED}: not reported one by one`);
+  } else {
+    warnOnce(`unpriced:${model}`, `no price for model "${model}": its calls carry no cost (add it with withPrices)`);
+  }
 }
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);

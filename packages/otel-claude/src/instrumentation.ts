@@ -10,6 +10,7 @@ import { type CallSettings, ClaudeCall, type ClaudeCallRecord, callFrom, errorTy
 import { failedOnce, guard } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
+import { ModelLabels } from "./model-labels.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
 import { watchSpan } from "./span-processor.js";
 import { isAbortError, observeStream } from "./stream-observer.js";
@@ -74,6 +75,7 @@ function validate(config: ClaudeInstrumentationConfig): ClaudeInstrumentationCon
  */
 export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumentationConfig> {
   #missed: MissedCacheDetector | undefined;
+  #modelLabels: ModelLabels | undefined;
 
   constructor(config: ClaudeInstrumentationConfig = {}) {
     super("@ballast/otel-claude", VERSION, validate(config));
@@ -214,12 +216,18 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     const missed = this.#missed;
     const minCacheableTokens = (model: string) =>
       resolvePriceEntry(model, config.pricing ?? PRICE_TABLE)?.minCacheableTokens ?? 1024;
+    // kept across config changes: a model that has its own label keeps it
+    this.#modelLabels ??= new ModelLabels(
+      (model) => resolvePriceEntry(model, this.getConfig().pricing ?? PRICE_TABLE) !== undefined,
+    );
+    const modelLabels = this.#modelLabels;
     const settings: CallSettings = {
       tracer: this.tracer,
       metrics,
       pricing: config.pricing,
       captureContent: c ? { maxBytes: (typeof c === "object" && c.maxBytes) || DEFAULT_CONTENT_BYTES } : undefined,
       emit: (record: ClaudeCallRecord, ctx: Context, timeMs: number) => this.#emit(record, ctx, timeMs),
+      metricModel: (model: string) => modelLabels.of(model),
       missedSavingsTokens: (body: Json, model: string, now: number) => {
         try {
           return missed.check(body, model, now, minCacheableTokens);

@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { priceCall, tokenCounts } from "@ballast/pricing";
 import {
@@ -18,6 +21,8 @@ import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness
 
 const BIG = "alpha ".repeat(1200); // 1200 tokens
 const cachedSystem = [{ type: "text" as const, text: BIG, cache_control: { type: "ephemeral" as const } }];
+
+const run = promisify(execFile);
 
 /** Runs `fn` with the OTel diag logger's warnings collected into the array it gets. */
 async function withDiagWarnings(fn: (warnings: string[]) => Promise<void>): Promise<void> {
@@ -107,6 +112,38 @@ describe("costs", () => {
       expect(warnings.filter((w) => w.includes("claude-unreleased-9"))).toHaveLength(1);
     });
   });
+});
+
+describe("hostile model ids", () => {
+  it("label unknown models past the first 50 as `other` in metrics; spans and records keep the id", async () => {
+    await withDiagWarnings(async (warnings) => {
+      const t = setupTelemetry();
+      const m = await mock();
+      const c = client(Anthropic, m);
+      const ids = Array.from({ length: 60 }, (_, i) => `claude-made-up-${i}`);
+      for (const model of ids) await c.messages.create({ ...ask("Hi"), model });
+      await c.messages.create(ask("Hi")); // a known model keeps its label after the cap
+      const labels = new Set(
+        (await t.metrics()).get("gen_ai.client.operation.duration")!.map((p) => p.attributes["gen_ai.request.model"]),
+      );
+      expect(labels).toEqual(new Set([...ids.slice(0, 50), "other", MODEL]));
+      expect(t.records.map((r) => r.model)).toEqual([...ids, MODEL]);
+      expect(t.claudeSpans().map((s) => s.attributes["gen_ai.request.model"])).toEqual([...ids, MODEL]);
+      // reported one by one up to 20 in the process (an earlier test's model is one), then once for all the rest
+      expect(warnings.filter((w) => w.includes("no price for model")).length).toBeGreaterThanOrEqual(19);
+      expect(warnings.filter((w) => w.includes("no price for model")).length).toBeLessThanOrEqual(20);
+      expect(warnings.filter((w) => w.includes("not reported one by one"))).toHaveLength(1);
+    });
+  });
+
+  it("keep the heap flat: after 100k calls with unique model ids within 5 MB of after 10k", async () => {
+    const fixture = fileURLToPath(new URL("fixtures/unique-models.mjs", import.meta.url));
+    const { stdout } = await run(process.execPath, ["--expose-gc", fixture, "10000", "100000"], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+    });
+    const heapMB = JSON.parse(stdout) as Record<string, number>;
+    expect(heapMB["100000"]! - heapMB["10000"]!).toBeLessThan(5);
+  }, 240_000);
 });
 
 describe("summed counters", () => {
