@@ -34,8 +34,12 @@ export interface DeferredQueueOptions {
   /** polling backoff: first wait and longest wait between checks of a batch, ms (defaults 5 000 / 300 000) */
   pollMinMs?: number;
   pollMaxMs?: number;
-  /** every result, also those of jobs submitted before a restart (whose `notify` is gone) */
-  onResult?: (result: DeferredResult) => void;
+  /**
+   * every result, also those of jobs submitted before a restart (whose `notify` is gone); at least once:
+   * the job is removed from the store after this returns (or the promise it returns settles), so a crash
+   * before then delivers it again. De-duplicate by `result.id`, the job's id.
+   */
+  onResult?: (result: DeferredResult) => void | Promise<void>;
   /** prices for `costUsd` (default @ballast/pricing's table) */
   pricing?: PriceTable;
 }
@@ -68,7 +72,7 @@ function int(name: string, value: unknown, fallback: number, min: number, max: n
 
 /**
  * Non-urgent Claude requests, collected into Message Batches (50% cheaper), polled with backoff and
- * delivered once each — through `notify`, the `result` event, `onResult` and `await result(id)`. Jobs
+ * delivered at least once each — through `notify`, the `result` event, `onResult` and `await result(id)`. Jobs
  * and batches live in the store, so a new queue on the same store resumes where a killed process stopped.
  */
 export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; error: [unknown] }> {
@@ -81,7 +85,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     DeferredQueueOptions;
   readonly #telemetry: DeferredTelemetry;
   readonly #pending: Job[] = [];
-  readonly #notify = new Map<string, (r: DeferredResult) => void>();
+  readonly #notify = new Map<string, (r: DeferredResult) => void | Promise<void>>();
   readonly #waiters = new Map<string, Array<(r: DeferredResult) => void>>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #flushTimer: NodeJS.Timeout | undefined;
@@ -116,7 +120,7 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
   /** Queues a request for the next batch; resolves with its id once the job is in the store. */
   async submit(
     request: object, // Messages API parameters, as for messages.create (no stream)
-    options: { id?: string; notify?: (r: DeferredResult) => void } = {},
+    options: { id?: string; notify?: (r: DeferredResult) => void | Promise<void> } = {},
   ): Promise<string> {
     const params = request as Json;
     if (this.#closed) throw new Error("DeferredQueue: closed");
@@ -294,12 +298,14 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     }
   }
 
-  /** Once per job: a job already delivered (its result key exists) is skipped. */
+  /**
+   * At least once per job: the result is stored, every listener runs (a promise one returns is awaited),
+   * and only then is the job removed. A crash before the removal delivers the job again on resume; a job
+   * already removed is skipped.
+   */
   async #deliver(result: DeferredResult): Promise<void> {
     if (!(await this.#store.hashGet(this.#keys.jobs, result.id))) return; // delivered before a restart, or not this queue's
     await this.#store.set(this.#keys.result(result.id), JSON.stringify(result), RESULT_TTL_MS);
-    await this.#store.hashDelete(this.#keys.jobs, [result.id]);
-    this.#telemetry.job(result.status);
     const listeners = [
       this.#notify.get(result.id),
       this.#o.onResult,
@@ -310,11 +316,13 @@ export class DeferredQueue extends EventEmitter<{ result: [DeferredResult]; erro
     this.#waiters.delete(result.id);
     for (const listener of listeners) {
       try {
-        listener?.(result);
+        await listener?.(result);
       } catch (error) {
-        this.#fail(error); // a listener's throw must not stop the others or the queue
+        this.#fail(error); // a listener's failure must not stop the others or the queue
       }
     }
+    await this.#store.hashDelete(this.#keys.jobs, [result.id]);
+    this.#telemetry.job(result.status);
   }
 
   #fail(error: unknown): void {

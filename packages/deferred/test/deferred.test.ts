@@ -26,8 +26,11 @@ const job = (i: number) => ({
 const batchCreates = (m: MockClaude) =>
   m.requests.filter((r) => r.method === "POST" && r.path === "/v1/messages/batches").length;
 
-function run(args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["test/fixtures/queue-process.mjs", ...args], {
+function run(
+  args: string[],
+  fixture = "queue-process.mjs",
+): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [`test/fixtures/${fixture}`, ...args], {
     cwd: fileURLToPath(new URL("..", import.meta.url)),
   });
   const lines: string[] = [];
@@ -93,6 +96,50 @@ describe("deferred queue", () => {
       expect(r.costUsd).toBeCloseTo(standard / 2, 12);
     }
   }, 60_000);
+
+  it("delivers every acknowledged job at least once, whatever point SIGKILL hits (12 runs)", async () => {
+    const m = await mock({ batchDelayMs: 300 });
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    // a small LCG: the same kill points on every run of the test
+    let seed = 20261206;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const jobs = 120;
+    const outcomes: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      const name = `crash-${round}`;
+      const killAfterMs = Math.floor(random() * 1200); // after the first ack: submitting, sending, polling, delivering
+      const submitterDiesAt = 1 + Math.floor(random() * jobs);
+      const resumerDiesAt = 1 + Math.floor(random() * jobs);
+      const submitter = run(
+        ["submit", m.url, redis.url, name, String(jobs), String(submitterDiesAt)],
+        "crashing-queue.mjs",
+      );
+      await until(() => submitter.lines.length > 0);
+      await new Promise((r) => setTimeout(r, killAfterMs));
+      submitter.child.kill("SIGKILL");
+      await submitter.exited;
+      const resumer = run(["resume", m.url, redis.url, name, "-", String(resumerDiesAt)], "crashing-queue.mjs");
+      await resumer.exited; // killed itself at its resumerDiesAt-th delivery, or drained the queue
+      const drainer = run(["resume", m.url, redis.url, name, "-", "0"], "crashing-queue.mjs");
+      expect(await drainer.exited).toBe(0);
+
+      const ids = (p: { lines: string[] }, prefix: string) =>
+        p.lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+      const acked = ids(submitter, "ack ");
+      const delivered = [submitter, resumer, drainer].flatMap((p) => ids(p, "delivered "));
+      const lost = acked.filter((id) => !delivered.includes(id));
+      outcomes.push(
+        `round ${round}: killed ${killAfterMs} ms after its first ack, ${acked.length} acked, ${delivered.length} delivered, ` +
+          `${delivered.length - new Set(delivered).size} again, lost ${lost.length}`,
+      );
+      expect(lost, outcomes.join("\n")).toEqual([]);
+    }
+    console.log(outcomes.join("\n"));
+  }, 120_000);
 
   it("delivers each result through notify, the result event, onResult and result(id)", async () => {
     const m = await mock({ batchDelayMs: 100 });
