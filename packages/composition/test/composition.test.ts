@@ -209,3 +209,61 @@ describe("wrappers composed with the instrumentation", () => {
       expect(metricTotal).toBeCloseTo(recordTotal, 12);
     });
 });
+
+const TOOLS = [
+  {
+    name: "get_order",
+    description: "Look an order up",
+    input_schema: { type: "object" as const, properties: { id: { type: "string" } } },
+    run: () => "shipped yesterday",
+  },
+];
+
+describe("the calls of a tool runner, through the wrappers", () => {
+  const runnerCells = SDKS.flatMap((sdk) =>
+    STACKS.flatMap((layers) =>
+      [false, true].flatMap((stream) =>
+        (["success", "529 then fallback"] as const)
+          .filter((outcome) => outcome === "success" || layers.includes("retry"))
+          .map((outcome) => ({
+            name: `${sdk.name} · ${layers.join(" → ") || "no wrapper"} · tool runner${stream ? " stream" : ""} · ${outcome}`,
+            sdk,
+            layers,
+            stream,
+            outcome,
+          })),
+      ),
+    ),
+  );
+  for (const { name, sdk, layers, stream, outcome } of runnerCells)
+    it(name, async () => {
+      const counting = new CountingProcessor();
+      const t = setupTelemetry({ extraProcessors: [counting] });
+      const m = await mock();
+      const c = wrap(client(sdk.Client, m), layers);
+      if (outcome === "529 then fallback") m.enqueue({ status: 529 });
+      m.enqueue({ reply: { toolUse: { name: "get_order", input: { id: "A1" } } } }, { reply: { text: REPLY.text } });
+      const runner = c.beta.messages.toolRunner({ ...ask("Where is order A1?"), tools: TOOLS, stream } as never);
+      if (stream) {
+        for await (const turn of runner as AsyncIterable<AsyncIterable<unknown>>) for await (const _ of turn);
+      }
+      const final = (await runner.runUntilDone()) as { content: Array<{ type: string; text?: string }> };
+      expect(final.content.at(-1)).toMatchObject({ type: "text", text: REPLY.text });
+
+      const onWire = wire(m).length;
+      expect(onWire).toBe(outcome === "success" ? 2 : 3);
+      await until(() => t.records.length >= onWire, "the call records");
+      await until(() => counting.ended === counting.started, `spans ended (${counting.ended} of ${counting.started})`);
+      expect(t.records).toHaveLength(onWire);
+      expect(t.claudeSpans().filter((s) => s.name === "anthropic.messages.create")).toHaveLength(onWire);
+      const completed = t.records.filter((r) => r.outcome === "completed");
+      expect(completed).toHaveLength(2);
+      for (const r of completed) {
+        expect(r.cost_usd).toBeCloseTo(usd(r.model, r.input_tokens, r.output_tokens), 12);
+      }
+      if (outcome === "529 then fallback") {
+        expect(t.records[0]).toMatchObject({ outcome: "failed", error: "overloaded_error" });
+        expect(completed[0]!.model).toBe(FALLBACK);
+      }
+    });
+});

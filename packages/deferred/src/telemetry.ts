@@ -1,29 +1,14 @@
-import { createRequire } from "node:module";
-
-type OtelApi = typeof import("@opentelemetry/api");
-
-// @opentelemetry/api is an optional peer: metrics are recorded when the app has it, skipped otherwise.
-let api: OtelApi | null | undefined;
-function otel(): OtelApi | null {
-  if (api === undefined) {
-    try {
-      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
-    } catch {
-      api = null;
-    }
-  }
-  return api;
-}
+import { messageOf, otelApi, WarnOnce } from "@ballast/intercept";
 
 /** `ballast.deferred.jobs` by outcome, `ballast.deferred.batches`, `ballast.deferred.errors` (logged once). */
 export class DeferredTelemetry {
   readonly #jobs;
   readonly #batches;
   readonly #errors;
-  #warned = false;
+  readonly #warnings = new WarnOnce(console.warn);
 
   constructor(private readonly queue: string) {
-    const meter = otel()?.metrics.getMeter("@ballast/deferred");
+    const meter = otelApi()?.metrics.getMeter("@ballast/deferred");
     this.#jobs = meter?.createCounter("ballast.deferred.jobs", {
       description: "Jobs delivered, by outcome",
       unit: "{job}",
@@ -48,10 +33,9 @@ export class DeferredTelemetry {
 
   error(error: unknown): void {
     this.#errors?.add(1, { "ballast.deferred.queue": this.queue });
-    if (this.#warned) return;
-    this.#warned = true;
-    console.warn(
-      `@ballast/deferred: ${(error as Error)?.message ?? error} (retried; further failures are counted in ballast.deferred.errors)`,
+    this.#warnings.warn(
+      "error",
+      `@ballast/deferred: ${messageOf(error)} (retried; further failures are counted in ballast.deferred.errors)`,
     );
   }
 }

@@ -1,3 +1,4 @@
+import { isAbortError } from "@ballast/intercept";
 import { PRICE_TABLE, type PriceTable, resolvePriceEntry } from "@ballast/pricing";
 import { type Context, context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -13,7 +14,7 @@ import { MissedCacheDetector } from "./missed-savings.js";
 import { ModelLabels } from "./model-labels.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
 import { watchSpan } from "./span-processor.js";
-import { isAbortError, observeStream } from "./stream-observer.js";
+import { observeStream } from "./stream-observer.js";
 import { VERSION } from "./version.js";
 
 export interface ClaudeInstrumentationConfig extends InstrumentationConfig {

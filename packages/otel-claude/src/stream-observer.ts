@@ -1,14 +1,10 @@
+import { isAbortError } from "@ballast/intercept";
+
 export type StreamEnd = "completed" | "abandoned" | "aborted" | "failed";
 
 export interface StreamObserver<T> {
   onItem(item: T): void;
   onEnd(how: StreamEnd, error?: unknown): void;
-}
-
-/** The SDK's `APIUserAbortError`, or a fetch `AbortError`. */
-export function isAbortError(error: unknown): boolean {
-  const e = error as { name?: string; constructor?: { name?: string } } | undefined;
-  return e?.constructor?.name === "APIUserAbortError" || e?.name === "AbortError";
 }
 
 type SdkStream<T, K extends string> = { [key in K]: () => AsyncIterator<T> } & { controller?: AbortController };

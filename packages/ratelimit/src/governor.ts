@@ -1,4 +1,4 @@
-import { otel } from "./otel.js";
+import { interceptCalls, otelApi } from "@ballast/intercept";
 
 export type RateLimitKind = "requests" | "input_tokens" | "output_tokens" | "tokens";
 
@@ -84,7 +84,7 @@ export class Governor {
     this.#timeoutMs = int("timeoutMs", options.timeoutMs, 60_000);
     this.#initial = int("initialConcurrency", options.initialConcurrency, 4);
     this.#clock = options.clock ?? { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-    const meter = otel()?.metrics.getMeter("@ballast/ratelimit");
+    const meter = otelApi()?.metrics.getMeter("@ballast/ratelimit");
     meter
       ?.createObservableGauge("anthropic.ratelimit.utilization", {
         description: "Share of the org's rate limit in use",
@@ -205,57 +205,25 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   return new Governor(options);
 }
 
-type Json = Record<string, unknown>;
-type AnyFn = (...args: unknown[]) => unknown;
-
 /**
  * A copy of `client` whose `messages.create` (and so `stream()` and `parse()`) waits for org-level
  * headroom through `governor`, and feeds it every response's rate-limit headers. Yours is unchanged.
  */
 export function withGovernor<C extends object>(client: C, governor: Governor): C {
-  const c = client as unknown as Json;
-  if (typeof c.messages !== "object" || c.messages === null || typeof c.withOptions !== "function") {
-    throw new TypeError("withGovernor: `client` must be an Anthropic SDK client");
-  }
-  const copy = (c.withOptions as AnyFn)({}) as Json;
-  const beta = (x: Json) => (x.beta as Json | undefined)?.messages as Json | undefined;
-  for (const [messages, given] of [
-    [copy.messages as Json, c.messages as Json],
-    [beta(copy), beta(c)],
-  ]) {
-    if (!messages || !given || typeof given.create !== "function") continue;
-    // The given client's `create`, not the copy's: another wrapper (withRetry) may have replaced it there,
-    // and `withOptions` copies only the prototype's.
-    const original = (given.create as AnyFn).bind(given);
-    messages.create = (params: Json, options?: Json) => {
-      const result = governor.schedule(
-        async () => {
-          try {
-            const { data, response } = await (
-              original(params, options) as { withResponse(): Promise<{ data: unknown; response: Response }> }
-            ).withResponse();
-            governor.observe(response.headers);
-            return { data, response };
-          } catch (error) {
-            const headers = (error as { headers?: Headers }).headers;
-            if (headers && typeof headers.get === "function") governor.observe(headers);
-            throw error;
-          }
-        },
-        { signal: options?.signal as AbortSignal | undefined },
-      );
-      const data = result.then((r) => r.data);
-      data.catch(() => {});
-      return Object.assign(data, {
-        withResponse: () =>
-          result.then((r) => ({
-            data: r.data,
-            response: r.response,
-            request_id: r.response.headers.get("request-id"),
-          })),
-        asResponse: () => result.then((r) => r.response),
-      });
-    };
-  }
-  return copy as unknown as C;
+  return interceptCalls(client, "withGovernor", (params, options, send) =>
+    governor.schedule(
+      async () => {
+        try {
+          const sent = await send(params, options);
+          governor.observe(sent.response.headers);
+          return sent;
+        } catch (error) {
+          const headers = (error as { headers?: Headers }).headers;
+          if (headers && typeof headers.get === "function") governor.observe(headers);
+          throw error;
+        }
+      },
+      { signal: options?.signal as AbortSignal | undefined },
+    ),
+  );
 }

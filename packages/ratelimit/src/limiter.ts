@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
+import { otelApi } from "@ballast/intercept";
 import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
 import { MemoryStore } from "./memory-store.js";
-import { otel } from "./otel.js";
 import { parseRules, type Rule, type RuleInput } from "./rules.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 
@@ -159,7 +159,7 @@ export class RateLimiter {
     this.#policyHeader = this.rules
       .map((r) => `"${r.name}";q=${r.limit};w=${Math.round(r.windowMs / 1000)}`)
       .join(", ");
-    const meter = otel()?.metrics.getMeter("@ballast/ratelimit");
+    const meter = otelApi()?.metrics.getMeter("@ballast/ratelimit");
     this.#decisions = meter?.createCounter("ballast.ratelimit.decisions", { unit: "{decision}" });
     this.#alertCounter = meter?.createCounter("ballast.budget.alerts", { unit: "{alert}" });
   }
@@ -257,7 +257,7 @@ export class RateLimiter {
       this.#storeDownUntil = Date.now() + this.#storeBackoffMs;
       if (!this.#warned) {
         this.#warned = true;
-        otel()?.diag.warn(
+        otelApi()?.diag.warn(
           `@ballast/ratelimit: store error for limiter ${this.name}; using ${this.#mode} until it recovers`,
           String(error),
         );
@@ -337,7 +337,7 @@ export class RateLimiter {
           "ballast.ratelimit.rule": rule.name,
           "ballast.budget.threshold": String(threshold),
         });
-        otel()
+        otelApi()
           ?.logs.getLogger("@ballast/ratelimit")
           .emit({ eventName: "ballast.budget.alert", body: { ...alert } });
       } catch (error) {
@@ -375,7 +375,7 @@ let telemetryReported = false;
 function telemetryFailed(error: unknown): void {
   if (telemetryReported) return;
   telemetryReported = true;
-  otel()?.diag.warn(
+  otelApi()?.diag.warn(
     `@ballast/ratelimit: recording rate-limit telemetry failed (${error instanceof Error ? error.message : String(error)}); the call goes on, and later failures are not reported`,
   );
 }

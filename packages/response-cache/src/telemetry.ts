@@ -1,20 +1,5 @@
-import { createRequire } from "node:module";
+import { messageOf, otelApi, WarnOnce } from "@ballast/intercept";
 import { type PriceTable, priceCall } from "@ballast/pricing";
-
-type OtelApi = typeof import("@opentelemetry/api");
-
-// @opentelemetry/api is an optional peer: metrics are recorded when the app has it, skipped otherwise.
-let api: OtelApi | null | undefined;
-function otel(): OtelApi | null {
-  if (api === undefined) {
-    try {
-      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
-    } catch {
-      api = null;
-    }
-  }
-  return api;
-}
 
 export type Outcome = "hit" | "miss" | "stale";
 
@@ -23,13 +8,13 @@ export class CacheTelemetry {
   readonly #requests;
   readonly #saved;
   readonly #storeErrors;
-  readonly #warned = new Set<string>();
+  readonly #warnings = new WarnOnce(console.warn);
 
   constructor(
     private readonly namespace: string,
     private readonly prices?: PriceTable,
   ) {
-    const meter = otel()?.metrics.getMeter("@ballast/response-cache");
+    const meter = otelApi()?.metrics.getMeter("@ballast/response-cache");
     this.#requests = meter?.createCounter("ballast.response_cache.requests", {
       description: "Cacheable Claude requests by outcome: hit, miss, stale",
       unit: "{request}",
@@ -61,9 +46,9 @@ export class CacheTelemetry {
   /** A store that fails never fails the call: the request goes to the API, the error is counted and logged once. */
   storeError(operation: string, error: unknown): void {
     this.#storeErrors?.add(1, { "ballast.response_cache.namespace": this.namespace, operation });
-    if (this.#warned.has(operation)) return;
-    this.#warned.add(operation);
-    const message = `@ballast/response-cache: store ${operation} failed, answering from the API (further failures are counted in ballast.response_cache.store_errors): ${(error as Error)?.message ?? error}`;
-    console.warn(message);
+    this.#warnings.warn(
+      operation,
+      `@ballast/response-cache: store ${operation} failed, answering from the API (further failures are counted in ballast.response_cache.store_errors): ${messageOf(error)}`,
+    );
   }
 }

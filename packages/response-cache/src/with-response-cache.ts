@@ -1,3 +1,12 @@
+import {
+  interceptCalls,
+  isAbortError,
+  observedStream,
+  type SdkStream,
+  type Send,
+  type Sent,
+  sentOf,
+} from "@ballast/intercept";
 import { cacheKey, carriesToolResults, isStorable, tenantOf } from "./cache-key.js";
 import { type ResolvedOptions, type ResponseCacheOptions, resolveOptions } from "./options.js";
 import { MessageAccumulator, sseBody } from "./replay.js";
@@ -5,15 +14,6 @@ import { CacheTelemetry } from "./telemetry.js";
 
 type Json = Record<string, unknown>;
 type AnyFn = (...args: unknown[]) => unknown;
-interface SdkApiPromise {
-  withResponse(): Promise<{ data: unknown; response: Response }>;
-}
-interface SdkStream {
-  [Symbol.asyncIterator](): AsyncIterator<Json>;
-  controller: AbortController;
-  constructor: new (iterator: () => AsyncIterator<Json>, controller: AbortController, client?: unknown) => SdkStream;
-}
-
 /** What the cache keeps per request. */
 interface Entry {
   message: Json;
@@ -61,65 +61,14 @@ function mark(target: unknown, status: CacheStatus): void {
   if (typeof target === "object" && target !== null) Object.defineProperty(target, STATUS, { value: status });
 }
 
-/**
- * The SDK's Stream over `stream`'s events, each shown to `onEvent` first, and `onEnd` told once how the
- * read ended. It reads `stream` through its async iterator, as the caller would: the SDK's tracing ends
- * its span there.
- */
-function observedStream(
-  stream: SdkStream,
-  client: Json,
-  onEvent: (event: Json) => void,
-  onEnd: (error?: unknown) => void,
-): SdkStream {
-  const source = stream[Symbol.asyncIterator]();
-  let finished = false;
-  const end = (error?: unknown) => {
-    if (finished) return;
-    finished = true;
-    onEnd(error);
-  };
-  const events: AsyncIterator<Json> = {
-    async next() {
-      try {
-        const r = await source.next();
-        if (r.done) end();
-        else onEvent(r.value);
-        return r;
-      } catch (error) {
-        end(error);
-        throw error;
-      }
-    },
-    async return(value?: unknown) {
-      end();
-      await source.return?.(value);
-      return { done: true, value: undefined };
-    },
-  };
-  return new stream.constructor(() => events, stream.controller, client);
-}
-
 class LeaderAbandoned extends Error {}
-
-const isAbort = (e: unknown) => ["APIUserAbortError", "AbortError"].includes((e as Error | null)?.name ?? "");
 
 /** Failures that a stale answer may cover: the API or the network, never the request itself. */
 function isOutage(error: unknown): boolean {
   const e = error as { status?: number; name?: string } | null;
-  if (!e || isAbort(e)) return false;
+  if (!e || isAbortError(e)) return false;
   if (e.status === undefined) return e.name === "APIConnectionError" || e.name === "APIConnectionTimeoutError";
   return e.status === 429 || e.status >= 500;
-}
-
-function apiPromise(result: Promise<{ data: unknown; response: Response }>) {
-  const data = result.then((r) => r.data);
-  data.catch(() => {}); // callers that only use withResponse() must not see an unhandled rejection
-  return Object.assign(data, {
-    withResponse: () =>
-      result.then((r) => ({ data: r.data, response: r.response, request_id: r.response.headers.get("request-id") })),
-    asResponse: () => result.then((r) => r.response),
-  });
 }
 
 class ResponseCache {
@@ -131,7 +80,6 @@ class ResponseCache {
 
   constructor(
     private readonly given: Json, // the client passed in
-    private readonly create: AnyFn, // its messages.create
     private readonly o: ResolvedOptions,
     private readonly telemetry: CacheTelemetry,
   ) {
@@ -145,13 +93,13 @@ class ResponseCache {
     return perCall === true || params.temperature === 0;
   }
 
-  serve(params: Json, options: Json | undefined) {
+  serve(params: Json, options: Json | undefined, send: Send): Promise<Sent> {
     const identity = this.o.key(params);
     const key = cacheKey(this.o.namespace, this.#tenant === undefined ? identity : [this.#tenant, identity]);
-    return apiPromise(this.#serve(key, params, options));
+    return this.#serve(key, params, options, send);
   }
 
-  async #serve(key: string, params: Json, options: Json | undefined): Promise<{ data: unknown; response: Response }> {
+  async #serve(key: string, params: Json, options: Json | undefined, send: Send): Promise<Sent> {
     const entry = await this.#read(key);
     const age = entry ? Date.now() - entry.storedAt : Number.POSITIVE_INFINITY;
     if (entry && age <= this.o.ttlMs) return this.#replay(params, options, entry, "hit");
@@ -161,12 +109,12 @@ class ResponseCache {
         const led = await flight;
         return this.#replay(params, options, led.entry, led.status === "fresh" ? "hit" : "stale");
       } catch (error) {
-        if (error instanceof LeaderAbandoned) return this.#serve(key, params, options);
+        if (error instanceof LeaderAbandoned) return this.#serve(key, params, options, send);
         if (this.#covers(entry, age, error)) return this.#replay(params, options, entry as Entry, "stale");
         throw error;
       }
     }
-    return this.#lead(key, params, options, entry, age);
+    return this.#lead(key, params, options, send, entry, age);
   }
 
   /** Stale-if-error: a stored answer within ttl + staleTtl may stand in for a failed API call. */
@@ -175,7 +123,7 @@ class ResponseCache {
   }
 
   /** The one call to the API for this key; concurrent identical requests wait for it. */
-  async #lead(key: string, params: Json, options: Json | undefined, old: Entry | undefined, age: number) {
+  async #lead(key: string, params: Json, options: Json | undefined, send: Send, old: Entry | undefined, age: number) {
     let settle!: (r: { entry: Entry; status: "fresh" | "stale" }) => void;
     let fail!: (e: unknown) => void;
     const flight = new Promise<{ entry: Entry; status: "fresh" | "stale" }>((res, rej) => {
@@ -199,25 +147,23 @@ class ResponseCache {
       void this.#write(key, entry);
     };
     try {
-      const { data, response } = await (this.create(params, options) as SdkApiPromise).withResponse();
+      const sent = await send(params, options);
       if (params.stream !== true) {
-        store(data as Json);
-        return { data, response };
+        store(sent.data as Json);
+        return sent;
       }
-      return {
-        data: this.#tap(data as SdkStream, store, (e) => {
-          done();
-          fail(e);
-        }),
-        response,
-      };
+      const tapped = this.#tap(sent.data as SdkStream, store, (e) => {
+        done();
+        fail(e);
+      });
+      return { ...sent, data: tapped };
     } catch (error) {
       done();
       if (this.#covers(old, age, error)) {
         settle({ entry: old as Entry, status: "stale" });
         return this.#replay(params, options, old as Entry, "stale");
       }
-      fail(isAbort(error) ? new LeaderAbandoned("the leading call was aborted") : error);
+      fail(isAbortError(error) ? new LeaderAbandoned("the leading call was aborted") : error);
       throw error;
     }
   }
@@ -232,13 +178,13 @@ class ResponseCache {
       (error) => {
         if (gathered.message) store(gathered.message);
         // a leader that stopped reading, or was aborted by its caller, leaves the others to ask again
-        else fail(error && !isAbort(error) ? error : new LeaderAbandoned("the stream was not read to its end"));
+        else fail(error && !isAbortError(error) ? error : new LeaderAbandoned("the stream was not read to its end"));
       },
     );
   }
 
   /** Serves `entry` through the SDK itself, so the caller gets a real Message or Stream (with its events). */
-  async #replay(params: Json, options: Json | undefined, entry: Entry, status: "hit" | "stale") {
+  async #replay(params: Json, options: Json | undefined, entry: Entry, status: "hit" | "stale"): Promise<Sent> {
     const stream = params.stream === true;
     const token = String(++this.#tokens);
     this.#pending.set(token, {
@@ -250,17 +196,15 @@ class ResponseCache {
     try {
       const headers = { ...((options?.headers as Json | undefined) ?? {}), [TOKEN_HEADER]: token };
       const messages = this.#replayer().messages as Json;
-      const { data, response } = await (
-        (messages.create as AnyFn).call(messages, params, { ...options, headers }) as SdkApiPromise
-      ).withResponse();
+      const sent = await sentOf((messages.create as AnyFn).call(messages, params, { ...options, headers }));
       const served = { status, ageMs: Date.now() - entry.storedAt };
       if (!stream) {
-        mark(data, served);
-        mark((data as Json).usage, served);
-        return { data, response };
+        mark(sent.data, served);
+        mark((sent.data as Json).usage, served);
+        return sent;
       }
       const marked = observedStream(
-        data as SdkStream,
+        sent.data as SdkStream,
         this.given,
         (event) => {
           if (event.type === "message_start") mark((event.message as Json | undefined)?.usage, served);
@@ -268,7 +212,7 @@ class ResponseCache {
         () => {},
       );
       mark(marked, served);
-      return { data: marked, response };
+      return { ...sent, data: marked };
     } finally {
       this.#pending.delete(token);
     }
@@ -320,19 +264,12 @@ class ResponseCache {
  */
 export function withResponseCache<C extends object>(client: C, options: ResponseCacheOptions): C {
   const o = resolveOptions(options);
-  const c = client as unknown as Json;
-  const given = c.messages as Json | undefined;
-  if (!given || typeof given.create !== "function" || typeof c.withOptions !== "function") {
-    throw new TypeError("withResponseCache: `client` must be an Anthropic SDK client (new Anthropic())");
-  }
-  const copy = (c.withOptions as AnyFn)({}) as Json;
-  // The given client's `create`: another wrapper (withRetry, withGovernor) may have replaced it there.
-  const create = (given.create as AnyFn).bind(given);
-  const cache = new ResponseCache(c, create, o, new CacheTelemetry(o.namespace));
-  (copy.messages as Json).create = (params: Json, requestOptions?: Json) => {
+  const copy = interceptCalls(client, "withResponseCache", (params, requestOptions, send) => {
     const { cacheable, [CACHEABLE]: marked, ...rest } = (requestOptions ?? {}) as Json & { [CACHEABLE]?: boolean };
-    if (!cache.cacheable(params, marked ?? cacheable)) return create(params, requestOptions && rest);
-    return cache.serve(params, rest);
-  };
-  return copy as unknown as C;
+    if (!cache.cacheable(params, marked ?? cacheable)) return send(params, requestOptions && rest);
+    return cache.serve(params, rest, send);
+  });
+  // made once interceptCalls has checked that `client` is one
+  const cache = new ResponseCache(client as unknown as Json, o, new CacheTelemetry(o.namespace));
+  return copy;
 }

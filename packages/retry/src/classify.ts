@@ -1,3 +1,5 @@
+import { isAbortError } from "@ballast/intercept";
+
 /** Why a failed attempt may be tried again (the `ballast.retry.reason` metric label). */
 export type RetryReason =
   | "rate_limited"
@@ -30,12 +32,6 @@ function header(error: ErrorLike, name: string): string | null {
 
 /** Marks an error met while reading a stream before any content reached the caller. */
 export const STREAM_BROKE = Symbol.for("ballast.retry.stream-broke");
-
-/** The SDK's `APIUserAbortError`, or a DOM `AbortError`: never retried. */
-export function isAbortError(error: unknown): boolean {
-  const e = error as ErrorLike | undefined;
-  return e?.constructor?.name === "APIUserAbortError" || e?.name === "AbortError";
-}
 
 function apiErrorType(e: ErrorLike): string | undefined {
   const t = e.error?.error?.type ?? e.error?.type ?? e.type;

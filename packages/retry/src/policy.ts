@@ -1,3 +1,4 @@
+import { messageOf, WarnOnce } from "@ballast/intercept";
 import { CircuitBreaker, type CircuitState } from "./breaker.js";
 import { RetryBudget } from "./budget.js";
 import { classify, type RetryReason, retryAfterMs } from "./classify.js";
@@ -30,23 +31,24 @@ export interface ExecuteOptions {
 class SlowAttempt {}
 class DeadlinePassed {}
 
-const hooksThatThrew = new Set<string>();
-
 type HookName = "onRetry" | "onFallback" | "onBreakerStateChange";
 
-/** Runs the user's hook `name`: one that throws must not change the outcome of the call; its first throw is reported. */
+/**
+ * Runs the user's hook `name`: one that throws must not change the outcome of the call; its first throw
+ * is reported, once per policy.
+ */
 function hook<K extends HookName>(
   hooks: RetryPolicyOptions,
+  warnings: WarnOnce,
   name: K,
   event: Parameters<NonNullable<RetryPolicyOptions[K]>>[0],
 ): void {
   try {
     (hooks[name] as ((e: typeof event) => void) | undefined)?.(event);
   } catch (error) {
-    if (hooksThatThrew.has(name)) return;
-    hooksThatThrew.add(name);
-    console.warn(
-      `@ballast/retry: your ${name} hook threw (${error instanceof Error ? error.message : String(error)}); the call goes on, and later throws of ${name} are not reported`,
+    warnings.warn(
+      name,
+      `@ballast/retry: your ${name} hook threw (${messageOf(error)}); the call goes on, and later throws of ${name} are not reported`,
     );
   }
 }
@@ -78,6 +80,7 @@ export class RetryPolicy {
   readonly #budget: RetryBudget | undefined;
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #telemetry: RetryTelemetry;
+  readonly #hookWarnings = new WarnOnce(console.warn);
 
   constructor(options: RetryPolicyOptions = {}) {
     this.#o = resolveRetryOptions(options);
@@ -107,7 +110,7 @@ export class RetryPolicy {
     let breaker = this.#breakers.get(model);
     if (!breaker) {
       breaker = new CircuitBreaker(options, this.#o.now, (from, to) =>
-        hook(this.#hooks, "onBreakerStateChange", { model, from, to }),
+        hook(this.#hooks, this.#hookWarnings, "onBreakerStateChange", { model, from, to }),
       );
       this.#breakers.set(model, breaker);
     }
@@ -139,7 +142,7 @@ export class RetryPolicy {
       if (costsBudget && this.#budget && !this.#budget.tryWithdraw()) return false;
       const event = { from: models[index], to: models[index + 1], reason, error };
       this.#telemetry.fallback(event.from, event.to, reason);
-      hook(this.#hooks, "onFallback", event);
+      hook(this.#hooks, this.#hookWarnings, "onFallback", event);
       index++;
       onModel = 0;
       return true;
@@ -199,7 +202,7 @@ export class RetryPolicy {
         const delayMs = asked ?? this.backoffMs(onModel);
         if (o.now() + delayMs >= deadline) throw new DeadlineExceededError(o.deadlineMs, lastError);
         this.#telemetry.retry(model, reason, attempt, delayMs);
-        hook(this.#hooks, "onRetry", { attempt, model, reason, delayMs, error });
+        hook(this.#hooks, this.#hookWarnings, "onRetry", { attempt, model, reason, delayMs, error });
         await sleep(delayMs, signal, aborted);
       } finally {
         for (const t of timers) clearTimeout(t);

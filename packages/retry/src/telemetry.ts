@@ -1,36 +1,13 @@
-import { createRequire } from "node:module";
+import { messageOf, otelApi as otel, WarnOnce } from "@ballast/intercept";
 import type { CircuitState } from "./breaker.js";
 import type { RetryReason } from "./classify.js";
 
-type OtelApi = typeof import("@opentelemetry/api");
-
-// @opentelemetry/api is an optional peer: telemetry is recorded when the app has it, skipped otherwise.
-let api: OtelApi | null | undefined;
-function otel(): OtelApi | null {
-  if (api === undefined) {
-    try {
-      api = createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
-    } catch {
-      api = null;
-    }
-  }
-  return api;
-}
-
 const STATES: CircuitState[] = ["closed", "half_open", "open"];
-
-let reported = false;
-/** Telemetry never breaks the call; its first failure goes to the OTel diag logger. */
-function failed(error: unknown): void {
-  if (reported) return;
-  reported = true;
-  otel()?.diag.warn(
-    `@ballast/retry: recording retry telemetry failed (${error instanceof Error ? error.message : String(error)}); the call goes on, and later failures are not reported`,
-  );
-}
 
 /** Metrics and span events of one policy, through the global OTel API when it is installed. */
 export class RetryTelemetry {
+  // Telemetry never breaks the call; its first failure goes to the OTel diag logger, once per policy.
+  readonly #warnings = new WarnOnce((message) => otel()?.diag.warn(message));
   #instruments:
     | { attempts: import("@opentelemetry/api").Counter; fallbacks: import("@opentelemetry/api").Counter }
     | undefined;
@@ -61,6 +38,13 @@ export class RetryTelemetry {
       });
   }
 
+  #failed(error: unknown): void {
+    this.#warnings.warn(
+      "telemetry",
+      `@ballast/retry: recording retry telemetry failed (${messageOf(error)}); the call goes on, and later failures are not reported`,
+    );
+  }
+
   retry(model: string | undefined, reason: RetryReason, attempt: number, delayMs: number): void {
     try {
       this.#instruments?.attempts.add(1, {
@@ -76,7 +60,7 @@ export class RetryTelemetry {
           ...(model ? { "gen_ai.request.model": model } : {}),
         });
     } catch (error) {
-      failed(error);
+      this.#failed(error);
     }
   }
 
@@ -90,7 +74,7 @@ export class RetryTelemetry {
       this.#instruments?.fallbacks.add(1, attributes);
       otel()?.trace.getActiveSpan()?.addEvent("ballast.fallback", attributes);
     } catch (error) {
-      failed(error);
+      this.#failed(error);
     }
   }
 }

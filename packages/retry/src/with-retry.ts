@@ -1,29 +1,9 @@
-import { isAbortError, STREAM_BROKE } from "./classify.js";
+import { interceptCalls, isAbortError, type Layer, type SdkStream } from "@ballast/intercept";
+import { STREAM_BROKE } from "./classify.js";
 import { FirstTokenTimeoutError, StreamInterruptedError } from "./errors.js";
 import { type RetryPolicy, SLOW } from "./policy.js";
 
 type Json = Record<string, unknown>;
-type AnyFn = (...args: unknown[]) => unknown;
-interface SdkApiPromise {
-  withResponse(): Promise<{ data: unknown; response: Response }>;
-}
-interface SdkStream {
-  [Symbol.asyncIterator](): AsyncIterator<Json>;
-  controller: AbortController;
-  constructor: new (iterator: () => AsyncIterator<Json>, controller: AbortController, client?: unknown) => SdkStream;
-}
-
-/** The resolved value of a `create()` through the policy, with the SDK's `withResponse()` / `asResponse()`. */
-function retryingPromise<T>(result: Promise<{ data: T; response: Response }>) {
-  const data = result.then((r) => r.data);
-  // Callers that only use withResponse() must not see an unhandled rejection on `data`.
-  data.catch(() => {});
-  return Object.assign(data, {
-    withResponse: () =>
-      result.then((r) => ({ data: r.data, response: r.response, request_id: r.response.headers.get("request-id") })),
-    asResponse: () => result.then((r) => r.response),
-  });
-}
 
 /** Marks `error` itself, so that the caller still gets the SDK's error (class, status, requestID) if it is the last. */
 function mark(error: unknown, symbol: symbol): unknown {
@@ -112,45 +92,33 @@ function continuedStream(
   return continued;
 }
 
-function retryingCreate(original: AnyFn, client: Json, policy: RetryPolicy) {
+/** The policy around each call: attempts with the SDK's retries off, the model it picks, streams read to their first content. */
+function retrying(policy: RetryPolicy, client: object): Layer {
   const AbortError = (client.constructor as { APIUserAbortError?: new () => Error }).APIUserAbortError;
-  return (params: Json, options?: Json) => {
-    const result = policy.execute(
+  return (params, options, send) => {
+    const callerSignal = options?.signal as AbortSignal | undefined;
+    return policy.execute(
       async ({ attempt, model, signal }) => {
         const body = model === undefined ? params : { ...params, model };
         // The policy owns retries: the SDK's are off for every attempt, whatever the client says.
         // A span `messages.stream()` started (SDK 1.x) ends with the first attempt; later ones start their own.
         const { __span, ...rest } = options ?? {};
-        const attemptOptions = { ...(attempt === 1 ? options : rest), maxRetries: 0, signal };
-        const promise = original(body, attemptOptions) as SdkApiPromise;
-        const { data, response } = await promise.withResponse();
-        if (params.stream !== true) return { data, response };
-        const stream = data as SdkStream;
-        const requestID = response.headers.get("request-id");
+        const sent = await send(body, { ...(attempt === 1 ? options : rest), maxRetries: 0, signal });
+        if (params.stream !== true) return sent;
+        const stream = sent.data as SdkStream;
+        const requestID = sent.response.headers.get("request-id");
         const start = await untilFirstContent(stream, policy.options.firstTokenTimeoutMs, requestID);
         // The policy lets go of the caller's signal when the attempt returns; the stream still must obey it.
-        const callerSignal = options?.signal as AbortSignal | undefined;
         callerSignal?.addEventListener("abort", () => stream.controller.abort(), { once: true });
-        return { data: continuedStream(stream, start, client, requestID), response };
+        return { ...sent, data: continuedStream(stream, start, client, requestID) };
       },
       {
-        signal: options?.signal as AbortSignal | undefined,
+        signal: callerSignal,
         model: typeof params.model === "string" ? params.model : undefined,
         abortError: AbortError ? () => new AbortError() : undefined,
       },
     );
-    return retryingPromise(result);
   };
-}
-
-function patch(messages: Json | undefined, given: Json | undefined, client: Json, policy: RetryPolicy): void {
-  if (!messages || !given || typeof given.create !== "function") return;
-  // The given client's `create`, not the copy's: another wrapper (withGovernor) may have replaced it there,
-  // and `withOptions` copies only the prototype's.
-  const original = (given.create as AnyFn).bind(given);
-  // An own property on this client's resource: `stream()` and `parse()` call `this.create`, so they go
-  // through the policy too, and no other client is touched.
-  messages.create = retryingCreate(original, client, policy);
 }
 
 /**
@@ -158,15 +126,5 @@ function patch(messages: Json | undefined, given: Json | undefined, client: Json
  * `beta.messages.*` go through `policy`, with the SDK's own retries off. The client you pass is unchanged.
  */
 export function withRetry<C extends object>(client: C, policy: RetryPolicy): C {
-  const c = client as unknown as Json;
-  if (typeof c.messages !== "object" || c.messages === null) {
-    throw new TypeError(
-      "withRetry: `client` must be an Anthropic SDK client (new Anthropic(), AnthropicBedrock, AnthropicVertex)",
-    );
-  }
-  const copy = (typeof c.withOptions === "function" ? (c.withOptions as AnyFn)({}) : client) as Json;
-  const beta = (x: Json) => (x.beta as Json | undefined)?.messages as Json | undefined;
-  patch(copy.messages as Json, c.messages as Json, copy, policy);
-  patch(beta(copy), beta(c), copy, policy);
-  return copy as unknown as C;
+  return interceptCalls(client, "withRetry", retrying(policy, client));
 }

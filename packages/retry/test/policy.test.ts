@@ -293,6 +293,21 @@ describe("hooks", () => {
       }
       expect(warned).toHaveLength(1);
       expect(warned[0]).toContain("your onRetry hook threw (hook bug); the call goes on");
+      // another policy's throwing hook is its own problem: reported too, not silenced by the first
+      const other = retryPolicy({
+        baseDelayMs: 0,
+        maxDelayMs: 0,
+        onRetry: () => {
+          throw new Error("other bug");
+        },
+      });
+      let attempts = 0;
+      await other.execute(async () => {
+        if (attempts++ < 1) throw apiError(503);
+        return "ok";
+      });
+      expect(warned).toHaveLength(2);
+      expect(warned[1]).toContain("your onRetry hook threw (other bug)");
     } finally {
       console.warn = warn;
     }

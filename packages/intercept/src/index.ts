@@ -1,0 +1,11 @@
+export { messageOf, otelApi, WarnOnce } from "./diagnostics.js";
+export {
+  apiPromise,
+  interceptCalls,
+  type Layer,
+  type ResponseProps,
+  type Send,
+  type Sent,
+  sentOf,
+} from "./intercept-calls.js";
+export { isAbortError, observedStream, type SdkStream } from "./streams.js";
