@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { otelApi } from "@ballast/intercept";
+import { messageOf, otelApi, WarnOnce } from "@ballast/intercept";
 import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
+import { demandTokens, settledUsage, usdAmount } from "./amounts.js";
 import { MemoryStore } from "./memory-store.js";
 import { parseRules, type Rule, type RuleInput } from "./rules.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
@@ -118,8 +119,8 @@ export class RateLimiter {
   readonly #policyHeader: string;
   #storeDownUntil = 0;
   #storeBackoffMs = 0;
-  #warned = false;
-  #hookWarned = false;
+  readonly #warnings = new WarnOnce((message) => otelApi()?.diag.warn(message));
+  readonly #hookWarnings = new WarnOnce(console.warn);
   readonly #decisions?: import("@opentelemetry/api").Counter;
   readonly #alertCounter?: import("@opentelemetry/api").Counter;
 
@@ -139,6 +140,13 @@ export class RateLimiter {
     if (!["fail-open", "fail-closed", "local"].includes(mode)) {
       throw new TypeError(
         `createRateLimiter: \`onStoreError\` must be "fail-open", "fail-closed" or "local"; got ${JSON.stringify(mode)}`,
+      );
+    }
+    const store = options.store as Partial<RateLimitStore> | undefined;
+    if (store !== undefined && (typeof store?.acquire !== "function" || typeof store.adjust !== "function")) {
+      const keyValue = typeof (store as { hashGet?: unknown } | null)?.hashGet === "function";
+      throw new TypeError(
+        `createRateLimiter: \`store\` must be a rate-limit store: memoryStore() or redisStore({ client }) from @ballast/ratelimit${keyValue ? " (a key-value store from @ballast/store is not one)" : ""}`,
       );
     }
     this.name = options.name;
@@ -167,6 +175,9 @@ export class RateLimiter {
   /** Validates a caller's key and turns it into this limiter's store keys (one per rule, one hash tag). */
   #keys(key: string): string[] {
     if (typeof key !== "string" || key.length === 0) throw new TypeError("acquire: `key` must be a non-empty string");
+    // String.prototype.isWellFormed (Node 20+; ES2024, past this build's lib)
+    if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed())
+      throw new TypeError("acquire: `key` must be well-formed Unicode (it has a lone surrogate)");
     if (Buffer.byteLength(key) > MAX_KEY_BYTES)
       throw new TypeError(`acquire: \`key\` must be at most ${MAX_KEY_BYTES} bytes; got ${Buffer.byteLength(key)}`);
     if (CONTROL.test(key)) throw new TypeError("acquire: `key` must not contain control characters");
@@ -177,6 +188,7 @@ export class RateLimiter {
 
   /** What `rule` counts for a demand (a reservation, before the call) or for real usage (at settle). */
   #cost(rule: Rule, demand: Demand, usage?: UsageLike): number {
+    // a demand's counts were checked and made whole by acquire
     let input = demand.inputTokens ?? 0;
     let output = demand.maxTokens ?? 0;
     if (usage) {
@@ -203,20 +215,18 @@ export class RateLimiter {
             `acquire: rule "${rule.name}" counts USD but model ${JSON.stringify(demand.model)} has no price (give \`model\`, or add it with withPrices)`,
           );
         }
-        return usd;
+        return usdAmount(usd);
       }
     }
   }
 
-  async acquire(key: string, demand: Demand = {}): Promise<Ticket> {
+  async acquire(key: string, given: Demand = {}): Promise<Ticket> {
     const base = this.#keys(key);
-    for (const [field, v] of [
-      ["maxTokens", demand.maxTokens],
-      ["inputTokens", demand.inputTokens],
-    ] as const) {
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0))
-        throw new TypeError(`acquire: \`${field}\` must be a number ≥ 0; got ${v}`);
-    }
+    const demand: Demand = {
+      ...given,
+      maxTokens: demandTokens("maxTokens", given.maxTokens),
+      inputTokens: demandTokens("inputTokens", given.inputTokens),
+    };
     const costs = this.rules.map((r) => this.#cost(r, demand));
     let result: AcquireResult;
     let store: RateLimitStore = this.#store;
@@ -253,15 +263,18 @@ export class RateLimiter {
       this.#storeBackoffMs = 0;
       return out;
     } catch (error) {
-      this.#storeBackoffMs = Math.min(30_000, Math.max(1000, this.#storeBackoffMs * 2));
-      this.#storeDownUntil = Date.now() + this.#storeBackoffMs;
-      if (!this.#warned) {
-        this.#warned = true;
-        otelApi()?.diag.warn(
-          `@ballast/ratelimit: store error for limiter ${this.name}; using ${this.#mode} until it recovers`,
-          String(error),
-        );
+      // A script that failed on one key's data is that key's problem: the store is not down for the others.
+      const keyError = isKeyError(error);
+      if (!keyError) {
+        this.#storeBackoffMs = Math.min(30_000, Math.max(1000, this.#storeBackoffMs * 2));
+        this.#storeDownUntil = Date.now() + this.#storeBackoffMs;
       }
+      this.#warnings.warn(
+        keyError ? "key" : "store",
+        keyError
+          ? `@ballast/ratelimit: the store could not count a key of limiter ${this.name} (${messageOf(error)}); that key's calls are decided by ${this.#mode}, the others' as usual`
+          : `@ballast/ratelimit: store error for limiter ${this.name}; using ${this.#mode} until it recovers (${messageOf(error)})`,
+      );
       if (this.#mode === "local") return op(this.#local);
       throw error;
     }
@@ -314,7 +327,10 @@ export class RateLimiter {
       remaining,
       retryAfterMs: result.allowed ? 0 : result.retryAfterMs,
       headers,
-      settle: (usage) => adjust(this.rules.map((r, i) => this.#cost(r, demand, usage) - (costs[i] as number))),
+      settle: async (usage) => {
+        const checked = settledUsage(usage); // before anything is sent: a refused settle leaves the ticket open
+        await adjust(this.rules.map((r, i) => this.#cost(r, demand, checked) - (costs[i] as number)));
+      },
       cancel: () => adjust(costs.map((c) => -c)),
     };
   }
@@ -341,18 +357,19 @@ export class RateLimiter {
           ?.logs.getLogger("@ballast/ratelimit")
           .emit({ eventName: "ballast.budget.alert", body: { ...alert } });
       } catch (error) {
-        telemetryFailed(error);
+        this.#warnings.warn(
+          "telemetry",
+          `@ballast/ratelimit: recording rate-limit telemetry failed (${messageOf(error)}); the call goes on, and later failures are not reported`,
+        );
       }
       try {
         this.#options.onBudgetAlert?.(alert);
       } catch (error) {
         // the user's hook must not break the call it is reporting on
-        if (!this.#hookWarned) {
-          this.#hookWarned = true;
-          console.warn(
-            `@ballast/ratelimit: your onBudgetAlert hook of limiter ${this.name} threw (${error instanceof Error ? error.message : String(error)}); the call goes on, and later throws are not reported`,
-          );
-        }
+        this.#hookWarnings.warn(
+          "onBudgetAlert",
+          `@ballast/ratelimit: your onBudgetAlert hook of limiter ${this.name} threw (${messageOf(error)}); the call goes on, and later throws are not reported`,
+        );
       }
     }
   }
@@ -365,18 +382,25 @@ export class RateLimiter {
         ...(rule ? { "ballast.ratelimit.rule": rule } : {}),
       });
     } catch (error) {
-      telemetryFailed(error);
+      this.#warnings.warn(
+        "telemetry",
+        `@ballast/ratelimit: recording rate-limit telemetry failed (${messageOf(error)}); the call goes on, and later failures are not reported`,
+      );
     }
   }
 }
 
-let telemetryReported = false;
-/** Telemetry never breaks the call; its first failure goes to the OTel diag logger. */
-function telemetryFailed(error: unknown): void {
-  if (telemetryReported) return;
-  telemetryReported = true;
-  otelApi()?.diag.warn(
-    `@ballast/ratelimit: recording rate-limit telemetry failed (${error instanceof Error ? error.message : String(error)}); the call goes on, and later failures are not reported`,
+/**
+ * A Redis error reply about one key's data (a script that failed on what the key holds), as opposed to
+ * a store that is down, busy, read-only or out of memory.
+ */
+function isKeyError(error: unknown): boolean {
+  const e = error as { name?: string; message?: string } | null;
+  const message = e?.message ?? "";
+  return (
+    e?.name === "ReplyError" &&
+    /script/i.test(message) &&
+    !/^(BUSY|NOSCRIPT|LOADING|READONLY|OOM|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)/.test(message)
   );
 }
 

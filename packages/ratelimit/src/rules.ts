@@ -28,6 +28,7 @@ export interface Rule {
   alertAt: number[];
 }
 
+import { shown } from "./amounts.js";
 import { type CalendarUnit, checkTimeZone } from "./calendar.js";
 
 /** Most rules one limiter may have: Redis runs them in one script, with a few Lua locals per rule (Lua allows 200). */
@@ -37,13 +38,18 @@ const MEASURES: readonly Measure[] = ["requests", "input_tokens", "output_tokens
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 function bad(field: string, accepted: string, got: unknown): never {
-  throw new TypeError(`createRateLimiter: \`${field}\` must be ${accepted}; got ${JSON.stringify(got)}`);
+  throw new TypeError(`createRateLimiter: \`${field}\` must be ${accepted}; got ${shown(got)}`);
 }
+
+// Longer windows than this are a typo, and their keys' expiry would overflow what Redis takes.
+const MAX_WINDOW_MS = 400 * 86_400_000;
 
 export function parseWindow(field: string, window: unknown): number {
   const m = typeof window === "string" ? /^(\d+)\s*(s|m|h|d)$/.exec(window.trim()) : null;
   const ms = m ? Number(m[1]) * (UNITS[m[2] as string] ?? 0) : 0;
-  if (!m || ms <= 0) bad(field, 'a duration like "30s", "1m", "1h" or "1d", or "day" / "month"', window);
+  if (!m || !(ms >= 1000 && ms <= MAX_WINDOW_MS)) {
+    bad(field, 'a duration from 1s to 400d, like "30s", "1m", "1h" or "1d", or "day" / "month"', window);
+  }
   return ms;
 }
 

@@ -89,9 +89,11 @@ export function acquireScript(rules: readonly StoreRule[]): string {
     const values: Record<string, string | number> = { r, g1: reads.length + 1, g2: reads.length + 2 };
     for (let k = 1; k <= 3 + windowArgs(rule); k++) values[k] = arg + k - 1;
     const cost = `ARGV[${arg + 2}]`;
+    // Whole counts take INCRBY; a count an older version left fractional takes INCRBYFLOAT rather than
+    // failing after other rules were charged (every check runs before any charge).
     values.add = rule.fractional
       ? `call('INCRBYFLOAT', key${r}, ${cost}) + 0`
-      : `(cost${r} % 1 == 0 and call('INCRBY', key${r}, ${cost}) or call('INCRBYFLOAT', key${r}, ${cost}) + 0)`;
+      : `call((got[${values.g1}] or ''):find('.', 1, true) and 'INCRBYFLOAT' or 'INCRBY', key${r}, ${cost}) + 0`;
     reads.push(`key${r}`);
     if (kind === "sliding") reads.push(`prev${r}`);
     keys.push(fill(`keys ${kind}`, values));

@@ -35,14 +35,16 @@ describe("rules and keys", () => {
       "`rules[0].measure` must be requests | input_tokens | output_tokens | tokens | usd",
     );
     expect(() => createRateLimiter({ name: "x", rules: [{ ...ok, window: "5 parsecs" }] })).toThrow(
-      '`rules[0].window` must be a duration like "30s", "1m", "1h" or "1d", or "day" / "month"; got "5 parsecs"',
+      '`rules[0].window` must be a duration from 1s to 400d, like "30s", "1m", "1h" or "1d", or "day" / "month"; got "5 parsecs"',
     );
     expect(() => createRateLimiter({ name: "has space", rules: [ok] })).toThrow("`name` must be 1 to 64 characters");
     expect(() => createRateLimiter({ name: "x", rules: [] })).toThrow("`rules` must be a non-empty array");
     const limiter = createRateLimiter({ name: "x", rules: [ok] });
     await expect(limiter.acquire("k".repeat(10_000))).rejects.toThrow("`key` must be at most 256 bytes; got 10000");
     await expect(limiter.acquire("a\nb")).rejects.toThrow("control characters");
-    await expect(limiter.acquire("u", { maxTokens: -1 })).rejects.toThrow("`maxTokens` must be a number ≥ 0");
+    await expect(limiter.acquire("u", { maxTokens: -1 })).rejects.toThrow(
+      "acquire: `maxTokens` must be a number from 0 to 1000000000; got -1",
+    );
     const usd = createRateLimiter({ name: "x", rules: [{ name: "d", limit: 1, window: "1d", measure: "usd" }] });
     await expect(usd.acquire("u", { model: "mystery-model", maxTokens: 10 })).rejects.toThrow(
       'counts USD but model "mystery-model" has no price',

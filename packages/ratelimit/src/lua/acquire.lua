@@ -3,8 +3,9 @@
 -- A template: redisStore writes one script per shape of rule list (each rule's algorithm, whole or
 -- fractional counts, number of alert thresholds) from the sections below ("--- name"), rule by rule,
 -- with $r the rule's number, $1 $2 … the places in ARGV of its arguments, $g1 $g2 where MGET's reply
--- holds its keys, $t an alert threshold's place, and $add the count's increment (INCRBY, or
--- INCRBYFLOAT for fractions; either returns the new count). Straight-line code per
+-- holds its keys, $t an alert threshold's place, and $add the count's increment (INCRBY for whole
+-- counts, INCRBYFLOAT for fractions and for a count an older version left fractional; either returns
+-- the new count). Straight-line code per
 -- rule, because in Redis's Lua the loops, tables and number parsing of one generic script cost as much
 -- as the Redis commands (measured: bench/ratelimit-redis-cost.ts). Limits, windows, costs and
 -- thresholds stay in ARGV, so limiters that differ only in their figures share one script: Redis keeps
