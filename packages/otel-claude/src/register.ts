@@ -3,10 +3,13 @@
  *
  * Starts the OpenTelemetry Node SDK from the standard OTEL_* variables (OTLP over HTTP by default,
  * `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` or `grpc` too) with ClaudeInstrumentation and
- * ClaudeSpanProcessor, and flushes everything when the process ends normally. When the process has
- * already registered its own SDK, only the instrumentation is added to it.
+ * ClaudeSpanProcessor, and flushes everything when the process ends: when its event loop empties, and
+ * on SIGTERM and SIGINT (then the process ends as it would have). When no collector answers at the
+ * OTLP endpoint, it says so once and skips the flush at exit. When the process has already registered
+ * its own SDK, only the instrumentation is added to it.
  */
 import { register as registerLoaderHook } from "node:module";
+import { connect } from "node:net";
 import { diag, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter as GrpcTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -88,11 +91,82 @@ if (sdkAlreadyRegistered()) {
     spanProcessors: [new ClaudeSpanProcessor(), ...traceProcessorsFromEnv()],
   });
   sdk.start();
-  let flushed = false;
+  const collector = otlpEndpoint();
+  const probe = collector ? probeCollector(collector) : { reachable: Promise.resolve(true), hold: () => {} };
+  let flushing: Promise<void> | undefined;
+  const flush = () => {
+    probe.hold(); // the process must live until the answer, now that it is needed
+    flushing ??= probe.reachable.then((up) => {
+      if (!up) return; // nothing would take it, and retrying would hold the process for seconds
+      return sdk
+        .shutdown()
+        .catch((error: unknown) => diag.error("@ballast/otel-claude: flushing telemetry failed", error));
+    });
+    return flushing;
+  };
   // `beforeExit` fires when the event loop empties: flush then, so a short script loses nothing.
-  process.on("beforeExit", () => {
-    if (flushed) return;
-    flushed = true;
-    sdk.shutdown().catch((error: unknown) => diag.error("@ballast/otel-claude: flushing telemetry failed", error));
+  process.on("beforeExit", () => void flush());
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void flush().then(() => {
+        // Then end as the signal would have, unless the app handles the signal itself.
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
+    });
+  }
+}
+
+/** The OTLP endpoint the SDK exports to, when any signal is exported over OTLP/HTTP or gRPC. */
+function otlpEndpoint(): URL | undefined {
+  const exporters = ["OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"].flatMap(list);
+  if (exporters.length > 0 && !exporters.includes("otlp")) return undefined;
+  const grpc = (process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "").trim() === "grpc";
+  const given =
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+    (grpc ? "http://localhost:4317" : "http://localhost:4318");
+  try {
+    return new URL(given);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether something accepts a connection at `endpoint`. When nothing does, one warning says where
+ * telemetry was going and what to set. The check keeps the process alive only once `hold()` asks it
+ * to, and from then on waits at most a second more: a busy start-up must not read as "no collector".
+ */
+function probeCollector(endpoint: URL): { reachable: Promise<boolean>; hold(): void } {
+  const port = Number(endpoint.port) || (endpoint.protocol === "https:" ? 443 : 80);
+  const host = endpoint.hostname.replace(/^\[(.*)\]$/, "$1");
+  const socket = connect({ host, port });
+  socket.unref();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let answer!: (up: boolean, why?: string) => void;
+  const reachable = new Promise<boolean>((resolve) => {
+    let done = false;
+    answer = (up, why) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      clearTimeout(timer);
+      if (!up) {
+        console.warn(
+          `@ballast/otel-claude: no OpenTelemetry collector at ${endpoint.origin} (${why}); telemetry is dropped. ` +
+            "Set OTEL_EXPORTER_OTLP_ENDPOINT to your collector, or OTEL_TRACES_EXPORTER=console to see spans here.",
+        );
+      }
+      resolve(up);
+    };
+    socket.once("connect", () => answer(true));
+    socket.once("error", (error: NodeJS.ErrnoException) => answer(false, error.code ?? error.message));
   });
+  return {
+    reachable,
+    hold: () => {
+      socket.ref();
+      timer ??= setTimeout(() => answer(false, "no answer within 1 s"), 1000);
+    },
+  };
 }

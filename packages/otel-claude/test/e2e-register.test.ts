@@ -12,7 +12,7 @@ const API_KEY = "sk-ant-api03-E2E-SECRET-must-never-leave-the-process";
 
 /** An OTLP/HTTP JSON receiver for traces and logs. */
 async function startReceiver() {
-  const bodies: Record<string, string[]> = { "/v1/traces": [], "/v1/logs": [] };
+  const bodies: Record<string, string[]> = { "/v1/traces": [], "/v1/logs": [], "/v1/metrics": [] };
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => {
@@ -51,6 +51,84 @@ function run(app: string, env: Record<string, string>) {
     child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${app} exited ${code}:\n${out}`))));
   });
 }
+
+function start(app: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "@ballast/otel-claude/register", app], {
+    cwd: PACKAGE_DIR,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { text: "" };
+  child.stdout.on("data", (d) => {
+    output.text += d;
+  });
+  child.stderr.on("data", (d) => {
+    output.text += d;
+  });
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, output, exited };
+}
+
+const jsonOtlp = (url: string) => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: url,
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  OTEL_TRACES_EXPORTER: "otlp",
+  OTEL_METRICS_EXPORTER: "otlp",
+  OTEL_LOGS_EXPORTER: "otlp",
+});
+
+describe("zero-code register, when the process is stopped or nothing listens", () => {
+  it("flushes spans, metrics and log records on SIGTERM, then ends as SIGTERM ends it", async () => {
+    const [receiver, mock] = await Promise.all([startReceiver(), startMockClaude()]);
+    try {
+      const server = start("test/fixtures/server.mjs", {
+        MOCK_URL: mock.url,
+        E2E_API_KEY: API_KEY,
+        OTEL_METRIC_EXPORT_INTERVAL: "600000", // no periodic export: only the flush can deliver them
+        OTEL_BSP_SCHEDULE_DELAY: "600000",
+        OTEL_BLRP_SCHEDULE_DELAY: "600000",
+        ...jsonOtlp(receiver.url),
+      });
+      for (const end = Date.now() + 20_000; !server.output.text.includes("ready"); ) {
+        if (Date.now() > end) throw new Error(`the server did not start:\n${server.output.text}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      server.child.kill("SIGTERM");
+      const [code, signal] = await server.exited;
+      expect([code, signal]).toEqual([null, "SIGTERM"]);
+      const all = (path: string) => receiver.bodies[path]!.join("\n");
+      expect(all("/v1/traces").match(/"anthropic\.messages\.create"/g)).toHaveLength(3);
+      expect(all("/v1/logs").match(/"ballast\.claude\.call"/g)).toHaveLength(3);
+      expect(all("/v1/metrics")).toContain('"gen_ai.client.operation.duration"');
+    } finally {
+      await Promise.all([receiver.close(), mock.close()]);
+    }
+  });
+
+  it("says once that no collector answers, naming the endpoint and what to set", async () => {
+    const mock = await startMockClaude();
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((r) => closed.close(r));
+    try {
+      const app = start("test/fixtures/app.mjs", {
+        MOCK_URL: mock.url,
+        E2E_API_KEY: API_KEY,
+        ...jsonOtlp(`http://127.0.0.1:${port}`),
+      });
+      const [code] = await app.exited;
+      expect(code).toBe(0);
+      expect(app.output.text).toContain("done");
+      const warnings = app.output.text.match(/no OpenTelemetry collector at [^ ]+/g);
+      expect(warnings).toEqual([`no OpenTelemetry collector at http://127.0.0.1:${port}`]);
+      expect(app.output.text).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
+    } finally {
+      await mock.close();
+    }
+  });
+});
 
 describe("zero-code register, end to end", () => {
   it("exports OTLP from a CJS and an ESM app: Prometheus names with their labels, one span per call, log records", async () => {
