@@ -14,7 +14,7 @@ type WithCommands = RedisLike & Record<string, unknown>;
 const COALESCE = 16;
 const ADJUST = "ballastRateLimitAdjust";
 
-/** adjust.lua's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
+/** lua/adjust.ts's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
 function code(rule: StoreRule): number {
   if (rule.calendar) return rule.fractional ? 4 : 3;
   if (rule.algorithm === "gcra") return 1;
@@ -37,7 +37,7 @@ interface ArgsTemplate {
   slot: number[];
 }
 
-/** acquire: see acquire.lua's header; adjust: adjust.lua's (a generic script, run once per settled call). */
+/** acquire: see lua/acquire.ts's header; adjust: lua/adjust.ts's (a generic script, run once per settled call). */
 function template(rules: StoreRule[], adjust: boolean): ArgsTemplate {
   const args: Array<string | number> = adjust ? [rules.length, ""] : [""];
   const value: number[] = [];

@@ -1,27 +1,16 @@
-import { readFileSync } from "node:fs";
+import { ACQUIRE_TEMPLATE } from "./lua/acquire.js";
 import { MAX_RULES } from "./rules.js";
 import type { StoreRule } from "./store.js";
 
-function lua(name: string): string {
-  // Readable .lua files beside the source; the build ships them under src/lua too.
-  for (const path of [`./lua/${name}`, `../src/lua/${name}`]) {
-    try {
-      return readFileSync(new URL(path, import.meta.url), "utf8");
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error(`@ballast/ratelimit: cannot find lua/${name}`);
-}
+export { ADJUST_SCRIPT } from "./lua/adjust.js";
 
-export const ADJUST_SCRIPT = lua("adjust.lua");
 /** ioredis command names of acquire scripts start with this, then the shape */
 export const ACQUIRE_SCRIPT_PREFIX = "ballastRateLimitAcquire_";
 
-/** acquire.lua's sections by name ("--- name" lines start them) */
+/** lua/acquire.ts's sections by name ("--- name" lines start them) */
 const SECTIONS = new Map<string, string>();
 {
-  const parts = lua("acquire.lua").split(/^--- (.+)\n/m);
+  const parts = ACQUIRE_TEMPLATE.split(/^--- (.+)\n/m);
   for (let i = 1; i + 1 < parts.length; i += 2) SECTIONS.set(parts[i] as string, (parts[i + 1] as string).trim());
 }
 
@@ -39,11 +28,11 @@ export function windowArgs(rule: StoreRule): number {
 
 function fill(section: string, values: Record<string, string | number>): string {
   const text = SECTIONS.get(section);
-  if (text === undefined) throw new Error(`@ballast/ratelimit: acquire.lua has no section "${section}"`);
+  if (text === undefined) throw new Error(`@ballast/ratelimit: lua/acquire.ts has no section "${section}"`);
   return text.replace(/\$(\w+)/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined)
-      throw new Error(`@ballast/ratelimit: acquire.lua section "${section}" uses unknown $${name}`);
+      throw new Error(`@ballast/ratelimit: lua/acquire.ts section "${section}" uses unknown $${name}`);
     return String(value);
   });
 }
@@ -56,7 +45,7 @@ export function shapeOf(rules: readonly StoreRule[]): string {
 const scripts = new Map<string, string>();
 
 /**
- * The acquire script for rules of this shape, written from acquire.lua's sections (its header says
+ * The acquire script for rules of this shape, written from lua/acquire.ts's sections (its header says
  * how), remembered per shape.
  */
 export function acquireScript(rules: readonly StoreRule[]): string {
@@ -73,7 +62,7 @@ export function acquireScript(rules: readonly StoreRule[]): string {
   const reads: string[] = [];
   const out: string[] = [];
   const header = [
-    `-- Written by @ballast/ratelimit from acquire.lua for rules of shape ${shape}; see acquire.lua.`,
+    `-- Written by @ballast/ratelimit from lua/acquire.ts for rules of shape ${shape}; see lua/acquire.ts.`,
     "-- ARGV[1]: a test clock's time in ms, else '' (Redis's TIME)",
   ];
   let arg = 2;

@@ -1,4 +1,6 @@
--- Settles reservations: adds `delta` (actual − reserved, negative for a refund) to each rule, in the
+// The settle script, as Redis runs it.
+// Lua kept in a string constant, so the package reads no file at run time (bundlers welcome).
+export const ADJUST_SCRIPT = `-- Settles reservations: adds 'delta' (actual − reserved, negative for a refund) to each rule, in the
 -- window the reservation was counted in, and fires the budget alerts the real usage crosses.
 -- KEYS[r]   base key of rule r
 -- ARGV[1]   number of rules; ARGV[2] the time in ms for a test clock, else ''; then per rule: algorithm (as for acquire), limit, window ms, delta, window index,
@@ -64,3 +66,4 @@ for r = 1, n do
   end
 end
 return fired
+`;

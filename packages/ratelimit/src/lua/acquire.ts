@@ -1,4 +1,6 @@
--- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
+// The acquire script's template: redisStore writes one script per shape of rule list from its sections.
+// Lua kept in a string constant, so the package reads no file at run time (bundlers welcome).
+export const ACQUIRE_TEMPLATE = `-- Acquire for every rule of one limiter and key, or for none: one round trip, time from Redis.
 --
 -- A template: redisStore writes one script per shape of rule list (each rule's algorithm, whole or
 -- fractional counts, number of alert thresholds) from the sections below ("--- name"), rule by rule,
@@ -21,7 +23,7 @@
 --           allowed: {1, then per rule: remaining, reset ms, window index, then alerts fired as
 --             rule, threshold pairs}; a fractional remaining (USD) is a string: Redis truncates Lua numbers
 --
--- Numbers are parsed with `+ 0` (Lua 5.1's tonumber parses a string twice), keys are built from the
+-- Numbers are parsed with '+ 0' (Lua 5.1's tonumber parses a string twice), keys are built from the
 -- strings the caller sent (Redis's clock has the last word: a window index the caller got wrong is
 -- worked out here instead) and counts added with the caller's cost string, so that in steady state a
 -- rule costs one read in the shared MGET and one INCRBY.
@@ -129,3 +131,4 @@ do
     alert($r, KEYS[$r] .. ':alert:' .. idx$r .. ':' .. ARGV[$t], ARGV[$t], ttl$r)
   end
 end
+`;
