@@ -8,7 +8,7 @@ import { retryPolicy, withRetry } from "@ballast/retry";
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
-import { ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "../../otel-claude/test/harness.js";
+import { ask, askForJson, client, MODEL, mock, SDKS, setupTelemetry, until } from "../../otel-claude/test/harness.js";
 
 const FALLBACK = "claude-haiku-4-5";
 // Hand-computed from the mock's tokenizer: "Hello there" is 9 input tokens; the reply 5 output tokens
@@ -69,16 +69,7 @@ const SHAPES: Record<string, Shape> = {
     stream: false,
     reply: JSON_REPLY,
     run: async (c) => {
-      const schema = {
-        type: "object",
-        properties: { answer: { type: "integer" } },
-        required: ["answer"],
-        additionalProperties: false,
-      };
-      const m = await c.messages.parse(
-        { ...ask("Hello there"), output_config: { format: { type: "json_schema", schema } } } as never,
-        cacheable(),
-      );
+      const m = await c.messages.parse(askForJson("Hello there") as never, cacheable());
       expect((m as { parsed_output?: unknown }).parsed_output).toEqual({ answer: 4 });
       return m;
     },

@@ -167,6 +167,22 @@ export const ask = (content: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** A `messages.parse()` request whose JSON answer parses to `{ answer: <integer> }`. */
+export const askForJson = (content: string) => ({
+  ...ask(content),
+  output_config: {
+    format: {
+      type: "json_schema" as const,
+      schema: {
+        type: "object",
+        properties: { answer: { type: "integer" } },
+        required: ["answer"],
+        additionalProperties: false,
+      },
+    },
+  },
+});
+
 /** Waits until `check()` holds: logs and metrics of a stream are recorded as the stream ends. */
 export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
 import { withClaudeContext } from "../src/index.js";
-import { API_KEY, ask, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
+import { API_KEY, ask, askForJson, client, MODEL, mock, SDKS, setupTelemetry, until } from "./harness.js";
 
 // Hand-computed from the mock's documented tokenizer and Sonnet 4.6's $3 / $15 per million:
 // "Hello there" is 9 input tokens (3 request + 4 message + 1 + 1); each scripted reply's tokens below.
@@ -49,16 +49,7 @@ const OPS: Record<string, Op> = {
     stream: false,
     reply: JSON_REPLY,
     run: async (c) => {
-      const schema = {
-        type: "object",
-        properties: { answer: { type: "integer" } },
-        required: ["answer"],
-        additionalProperties: false,
-      };
-      const m = await c.messages.parse({
-        ...ask("Hello there"),
-        output_config: { format: { type: "json_schema", schema } },
-      } as never);
+      const m = await c.messages.parse(askForJson("Hello there") as never);
       expect((m as { parsed_output?: unknown }).parsed_output).toEqual({ answer: 4 });
     },
   },
