@@ -114,7 +114,10 @@ export class RateLimiter {
   readonly #local: MemoryStore;
   readonly #mode: StoreErrorMode;
   readonly #options: RateLimiterOptions;
-  readonly #storeRules: StoreRule[];
+  /** the rules as acquire sees them: thresholds only where an acquire's amount is what is spent */
+  readonly #acquireRules: StoreRule[];
+  /** the rules as settle sees them: thresholds on what is spent */
+  readonly #settleRules: StoreRule[];
   readonly #watchdog: Watchdog;
   readonly #policyHeader: string;
   #storeDownUntil = 0;
@@ -155,14 +158,20 @@ export class RateLimiter {
     this.#mode = mode;
     this.#local = new MemoryStore();
     this.#store = options.store ?? this.#local;
-    this.#storeRules = this.rules.map((r) => ({
+    const storeRule = (r: Rule, alertAt: number[]): StoreRule => ({
       algorithm: r.algorithm,
       fractional: r.measure === "usd",
       ...(r.calendar ? { calendar: r.calendar } : {}),
       limit: r.limit,
       windowMs: r.windowMs,
-      alertAt: r.alertAt,
-    }));
+      alertAt,
+    });
+    // Budget alerts are on what is spent: a request is spent when it is admitted, tokens and USD when the
+    // call is settled (a reservation's max_tokens headroom is not spending). A GCRA rule alerts on its
+    // bucket's fill, at both.
+    const alertsAtAcquire = (r: Rule) => r.measure === "requests" || (r.algorithm === "gcra" && !r.calendar);
+    this.#acquireRules = this.rules.map((r) => storeRule(r, alertsAtAcquire(r) ? r.alertAt : []));
+    this.#settleRules = this.rules.map((r) => storeRule(r, r.measure === "requests" ? [] : r.alertAt));
     this.#watchdog = new Watchdog(options.storeTimeoutMs ?? 250);
     this.#policyHeader = this.rules
       .map((r) => `"${r.name}";q=${r.limit};w=${Math.round(r.windowMs / 1000)}`)
@@ -233,7 +242,7 @@ export class RateLimiter {
     try {
       result = await this.#withStore((s) => {
         store = s;
-        return s.acquire(base, this.#storeRules, costs);
+        return s.acquire(base, this.#acquireRules, costs);
       });
     } catch {
       this.#record("store_error");
@@ -312,11 +321,11 @@ export class RateLimiter {
       if (!headers.RateLimit) delete headers.RateLimit;
     }
     let open = result.allowed && store !== undefined;
-    const adjust = async (deltas: number[]) => {
+    const adjust = async (deltas: number[], spent: number[]) => {
       if (!open || !store) return;
       open = false;
       try {
-        this.#fire(key, await store.adjust(base, this.#storeRules, deltas, result.windows));
+        this.#fire(key, await store.adjust(base, this.#settleRules, deltas, result.windows, spent));
       } catch {
         this.#record("store_error");
       }
@@ -329,9 +338,17 @@ export class RateLimiter {
       headers,
       settle: async (usage) => {
         const checked = settledUsage(usage); // before anything is sent: a refused settle leaves the ticket open
-        await adjust(this.rules.map((r, i) => this.#cost(r, demand, checked) - (costs[i] as number)));
+        const spent = this.rules.map((r) => this.#cost(r, demand, checked));
+        await adjust(
+          spent.map((amount, i) => amount - (costs[i] as number)),
+          spent,
+        );
       },
-      cancel: () => adjust(costs.map((c) => -c)),
+      cancel: () =>
+        adjust(
+          costs.map((c) => -c),
+          costs.map(() => 0),
+        ),
     };
   }
 

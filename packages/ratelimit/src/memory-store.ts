@@ -128,33 +128,30 @@ export class MemoryStore implements RateLimitStore {
     rules: StoreRule[],
     deltas: number[],
     windows: number[],
+    spent: number[],
   ): Promise<Array<[number, number]>> {
     const now = this.#now();
     const fired: Array<[number, number]> = [];
     rules.forEach((rule, r) => {
       const delta = deltas[r] as number;
-      if (rule.algorithm === "sliding" || rule.calendar) {
-        const idx = windows[r] as number;
-        const key = `${base[r]}:${idx}`;
-        const cur = this.#entries.get(key, now);
-        if (cur === undefined) return;
-        const updated = Math.max(0, cur + delta);
-        this.#entries.set(key, updated, this.#entries.expiresAt(key) as number);
-        if (rule.calendar) {
-          this.#alerts(base[r] as string, rule, idx, cur, updated, now, r, fired);
-          return;
-        }
-        if (Math.floor(now / rule.windowMs) !== idx) return;
-        const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
-        const weight = 1 - (now - idx * rule.windowMs) / rule.windowMs;
-        this.#alerts(base[r] as string, rule, idx, prev * weight + cur, prev * weight + updated, now, r, fired);
-      } else {
+      const idx = windows[r] as number;
+      if (rule.algorithm === "gcra" && !rule.calendar) {
         const interval = rule.windowMs / rule.limit;
         const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
         const updated = Math.max(now, tat + delta * interval);
         this.#entries.set(base[r] as string, updated, Math.ceil(updated) + 1);
         this.#alerts(base[r] as string, rule, 0, (tat - now) / interval, (updated - now) / interval, now, r, fired);
+        return;
       }
+      const key = `${base[r]}:${idx}`;
+      const cur = this.#entries.get(key, now);
+      if (cur !== undefined) this.#entries.set(key, Math.max(0, cur + delta), this.#entries.expiresAt(key) as number);
+      const amount = spent[r] as number;
+      if (rule.alertAt.length === 0 || !(amount > 0)) return;
+      const spentKey = `${base[r]}:spent:${idx}`;
+      const before = this.#entries.get(spentKey, now) ?? 0;
+      this.#entries.set(spentKey, before + amount, now + 2 * rule.windowMs);
+      this.#alerts(base[r] as string, rule, idx, before, before + amount, now, r, fired);
     });
     return fired;
   }

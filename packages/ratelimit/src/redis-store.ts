@@ -33,6 +33,8 @@ interface ArgsTemplate {
   clock: number;
   /** per rule: where its cost or delta goes */
   value: number[];
+  /** adjust, per rule: where the amount spent goes */
+  spent: number[];
   /** per rule: where its window goes (adjust: the index; acquire: a sliding window's two indexes, a calendar's four boundaries), else −1 */
   slot: number[];
 }
@@ -41,18 +43,20 @@ interface ArgsTemplate {
 function template(rules: StoreRule[], adjust: boolean): ArgsTemplate {
   const args: Array<string | number> = adjust ? [rules.length, ""] : [""];
   const value: number[] = [];
+  const spent: number[] = [];
   const slot: number[] = [];
   for (const rule of rules) {
     if (adjust) args.push(code(rule));
     args.push(rule.limit, rule.windowMs);
     value.push(args.push(0) - 1);
+    if (adjust) spent.push(args.push(0) - 1);
     const windows = adjust ? 1 : windowArgs(rule);
     slot.push(windows ? args.push(...Array<number>(windows).fill(0)) - windows : -1);
     if (adjust) args.push(rule.alertAt.length);
     args.push(...rule.alertAt.map(String));
   }
   const command = adjust ? ADJUST : `${ACQUIRE_SCRIPT_PREFIX}${shapeOf(rules)}`;
-  return { command, args, clock: adjust ? 1 : 0, value, slot };
+  return { command, args, clock: adjust ? 1 : 0, value, spent, slot };
 }
 
 const templates = {
@@ -78,6 +82,7 @@ function args(
   rules: StoreRule[],
   values: number[],
   windows?: number[],
+  spent?: number[],
 ): Array<string | number> {
   const now = clock?.() ?? Date.now();
   const out: Array<string | number> = [base.length, ...base, ...t.args];
@@ -85,6 +90,7 @@ function args(
   if (clock) out[at + t.clock] = now;
   for (let r = 0; r < rules.length; r++) {
     out[at + (t.value[r] as number)] = values[r] as number;
+    if (spent) out[at + (t.spent[r] as number)] = spent[r] as number;
     const slot = at + (t.slot[r] as number);
     if (slot < at) continue;
     const rule = rules[r] as StoreRule;
@@ -180,9 +186,10 @@ export class RedisStore implements RateLimitStore {
     rules: StoreRule[],
     deltas: number[],
     windows: number[],
+    spent: number[],
   ): Promise<Array<[number, number]>> {
     const t = templateFor(rules, true);
-    return pairs((await this.#call(t.command, args(t, this.#now, base, rules, deltas, windows))) as unknown[]);
+    return pairs((await this.#call(t.command, args(t, this.#now, base, rules, deltas, windows, spent))) as unknown[]);
   }
 
   #call(command: string, argv: Array<string | number>): Promise<unknown> {

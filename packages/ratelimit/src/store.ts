@@ -29,12 +29,20 @@ export interface AcquireResult {
 }
 
 /**
- * Where counts live. `acquire` checks every rule and charges all or none, atomically; `adjust`
- * settles a reservation (delta = actual − reserved) in the window it was counted in.
+ * Where counts live. `acquire` checks every rule and charges all or none, atomically, and fires the
+ * alerts of the rules given thresholds; `adjust` settles a reservation (delta = actual − reserved) in the
+ * window it was counted in, adds `spent` (the actual amount; 0 for a cancel) to that window's spend and
+ * fires the alerts the spend crosses (a GCRA rule's: the bucket's fill).
  */
 export interface RateLimitStore {
   acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult>;
-  adjust(base: string[], rules: StoreRule[], deltas: number[], windows: number[]): Promise<Array<[number, number]>>;
+  adjust(
+    base: string[],
+    rules: StoreRule[],
+    deltas: number[],
+    windows: number[],
+    spent: number[],
+  ): Promise<Array<[number, number]>>;
 }
 
 /** An allowed acquire before any rule's figures are added. */

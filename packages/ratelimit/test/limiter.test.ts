@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { startRedis, startRedisCluster } from "@ballast/test-services";
 import fc from "fast-check";
 import { Redis } from "ioredis";
@@ -24,6 +25,11 @@ async function redis() {
   );
   return { service, client };
 }
+
+const execFileAsync = promisify(execFile);
+/** Runs a fixture of this package in its own process. */
+const runFixture = (fixture: string, args: string[]) =>
+  execFileAsync(process.execPath, [fixture, ...args], { cwd: PACKAGE_DIR });
 
 describe("rules and keys", () => {
   it("refuse bad input with errors that name the option", async () => {
@@ -325,6 +331,26 @@ describe("redis store", () => {
     }
     expect(alerts.map((x) => x.threshold)).toEqual([0.5, 0.8]);
     expect(alerts[0]).toMatchObject({ limiter: "alerts", key: "u", rule: "tokens", limit: 1000 });
+  });
+
+  it("alerts on money spent, not reserved: across processes, 80% fires once, when settled spend crosses it", async () => {
+    const { service, client } = await redis();
+    const spend = async (maxTokens: number, outputTokens: number) => {
+      const { stdout } = await runFixture("test/fixtures/spend.mjs", [
+        service.url,
+        String(maxTokens),
+        String(outputTokens),
+      ]);
+      return JSON.parse(stdout) as { allowed: boolean; alerts: number[] };
+    };
+    // Sonnet 4.6 output: $15 per million tokens, so 60,000 tokens reserve $0.90 of the $1 budget
+    expect(await spend(60_000, 6_000)).toEqual({ allowed: true, alerts: [] }); // spent $0.09
+    expect(await spend(60_000, 51_000)).toEqual({ allowed: true, alerts: [0.8] }); // spent $0.855
+    expect(await spend(1_000, 1_000)).toEqual({ allowed: true, alerts: [] }); // $0.87: fired already
+    // refusals still count what is reserved: $0.87 spent + $0.90 reserved would pass the $1
+    expect(await spend(60_000, 0)).toEqual({ allowed: false, alerts: [] });
+    const spent = await client.keys("ballast:{spend:team}:usd:spent:*");
+    expect(Number(await client.get(spent[0]!))).toBeCloseTo(0.87, 9);
   });
 
   it("goes on when onBudgetAlert throws: every alert still counted and delivered, the first throw reported once", async () => {
