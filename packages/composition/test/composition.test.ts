@@ -1,5 +1,8 @@
 // Every wrapper alone and in every order, on every call shape, with ClaudeInstrumentation and
 // ClaudeSpanProcessor on: what users see at the seams between Ballast's packages.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MockClaude } from "@ballast/claude-mock";
 import { createGovernor, withGovernor } from "@ballast/ratelimit";
@@ -257,4 +260,15 @@ describe("the calls of a tool runner, through the wrappers", () => {
         expect(completed[0]!.model).toBe(FALLBACK);
       }
     });
+});
+
+describe("memory through the full stack", () => {
+  it("keeps the heap flat: after 10k calls within 5 MB of after 2k", async () => {
+    const fixture = fileURLToPath(new URL("fixtures/full-stack-heap.mjs", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--expose-gc", fixture, "2000", "10000"], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+    });
+    const heapMB = JSON.parse(stdout) as Record<string, number>;
+    expect(heapMB["10000"]! - heapMB["2000"]!).toBeLessThan(5);
+  }, 180_000);
 });
