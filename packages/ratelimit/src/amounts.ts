@@ -1,4 +1,14 @@
-import type { UsageLike } from "@ballast/pricing";
+import { estimateMaxCost, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
+import type { Rule } from "./rules.js";
+
+/** What a call asks for before it is sent. */
+export interface Demand {
+  model?: string;
+  /** the request's `max_tokens` (reserved as output until settled) */
+  maxTokens?: number;
+  /** the request's input tokens, e.g. from `countTokens` */
+  inputTokens?: number;
+}
 
 /** The most tokens one call may count: more is a mistake or an attack, not a call, and would push a count towards inf. */
 export const MAX_TOKENS_PER_CALL = 1_000_000_000;
@@ -54,3 +64,39 @@ export function settledUsage(usage: unknown): UsageLike {
 
 /** USD at a fixed precision (nano-dollars), so sums in the store do not drift with binary fractions. */
 export const usdAmount = (usd: number): number => Math.round(usd * 1e9) / 1e9;
+
+/**
+ * What `rule` counts for a demand (a reservation, before the call: its counts checked and made whole by
+ * acquire) or for real usage (at settle, checked by settledUsage).
+ */
+export function ruleCost(rule: Rule, demand: Demand, usage: UsageLike | undefined, pricing: PriceTable | undefined) {
+  let input = demand.inputTokens ?? 0;
+  let output = demand.maxTokens ?? 0;
+  if (usage) {
+    const t = tokenCounts(usage);
+    input = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
+    output = t.output;
+  }
+  switch (rule.measure) {
+    case "requests":
+      return 1;
+    case "input_tokens":
+      return input;
+    case "output_tokens":
+      return output;
+    case "tokens":
+      return input + output;
+    case "usd": {
+      const model = demand.model ?? "";
+      const usd = usage
+        ? priceCall({ model, usage }, pricing)?.usd
+        : estimateMaxCost({ model, inputTokens: input, maxTokens: output }, pricing);
+      if (usd === undefined) {
+        throw new TypeError(
+          `acquire: rule "${rule.name}" counts USD but model ${JSON.stringify(demand.model)} has no price (give \`model\`, or add it with withPrices)`,
+        );
+      }
+      return usdAmount(usd);
+    }
+  }
+}
