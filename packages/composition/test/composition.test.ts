@@ -30,9 +30,7 @@ const permutations = (items: Layer[]): Layer[][] =>
   items.length <= 1
     ? [items]
     : items.flatMap((x, i) => permutations(items.filter((_, j) => j !== i)).map((p) => [x, ...p]));
-const STACKS: Layer[][] = [[], [["retry"], ["governor"], ["cache"]], permutations(["retry", "governor", "cache"])].flat(
-  1,
-) as Layer[][];
+const STACKS: Layer[][] = [[], ["retry"], ["governor"], ["cache"], ...permutations(["retry", "governor", "cache"])];
 
 /** Wraps `base` with `layers`, the first innermost: ["retry", "cache"] is withResponseCache(withRetry(base)). */
 function wrap(base: Anthropic, layers: Layer[]): Anthropic {
@@ -260,6 +258,24 @@ describe("the calls of a tool runner, through the wrappers", () => {
         expect(completed[0]!.model).toBe(FALLBACK);
       }
     });
+});
+
+describe("countTokens through the wrappers", () => {
+  for (const sdk of SDKS)
+    for (const layers of STACKS)
+      it(`${sdk.name} · ${layers.join(" → ") || "no wrapper"}`, async () => {
+        const counting = new CountingProcessor();
+        const t = setupTelemetry({ extraProcessors: [counting] });
+        const m = await mock();
+        const request = { model: MODEL, messages: ask("Hello there").messages };
+        const expected = await client(sdk.Client, m).messages.countTokens(request);
+        const counted = await wrap(client(sdk.Client, m), layers).messages.countTokens(request);
+        expect(counted.input_tokens).toBe(expected.input_tokens);
+        expect(m.requests.filter((r) => r.endpoint === "count_tokens")).toHaveLength(2); // never cached
+        await until(() => counting.ended === counting.started, "spans ended");
+        expect(t.claudeSpans().filter((s) => s.name === "anthropic.messages.count_tokens")).toHaveLength(2);
+        expect(t.records).toHaveLength(0); // a count is not a call
+      });
 });
 
 describe("memory through the full stack", () => {

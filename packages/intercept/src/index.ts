@@ -3,6 +3,7 @@ export {
   apiPromise,
   interceptCalls,
   type Layer,
+  type Operation,
   type ResponseProps,
   type Send,
   type Sent,

@@ -33,8 +33,11 @@ export async function sentOf(request: unknown): Promise<Sent> {
 /** Sends a call on to the next layer down (in the end, the SDK's own `create`). */
 export type Send = (params: Json, options: Json | undefined) => Promise<Sent>;
 
+/** Which Messages call a layer sees: `create` (also under `stream()`, `parse()`, the tool runner) or `countTokens`. */
+export type Operation = "create" | "countTokens";
+
 /** One layer around a client's Messages calls: it decides when and how `send` is called, and what comes back. */
-export type Layer = (params: Json, options: Json | undefined, send: Send) => Promise<Sent>;
+export type Layer = (params: Json, options: Json | undefined, send: Send, operation: Operation) => Promise<Sent>;
 
 const isStream = (data: unknown): data is SdkStream =>
   typeof (data as SdkStream | null)?.[Symbol.asyncIterator] === "function" &&
@@ -84,9 +87,9 @@ const resource = (client: Json, path: readonly string[]): Json | undefined =>
   path.reduce<Json | undefined>((at, name) => at?.[name] as Json | undefined, client);
 
 /**
- * A copy of `client` whose `messages.create` and `beta.messages.create` (both modes) go through `layer`;
- * the client passed in is unchanged. The SDK's helpers call `this.create`, so `messages.stream()`,
- * `messages.parse()` and the calls of `beta.messages.toolRunner()` go through it too. `send` is the given
+ * A copy of `client` whose `messages.create` (both modes) and `messages.countTokens`, and their `beta`
+ * twins, go through `layer`; the client passed in is unchanged. The SDK's helpers call `this.create`, so
+ * `messages.stream()`, `messages.parse()` and the calls of `beta.messages.toolRunner()` go through it too. `send` is the given
  * client's `create`, not the copy's: another layer may have replaced it there, and `withOptions` copies only
  * the prototype's. `wrapper` names the function for errors about its input.
  */
@@ -101,11 +104,14 @@ export function interceptCalls<C extends object>(client: C, wrapper: string, lay
   for (const path of [["messages"], ["beta", "messages"]] as const) {
     const below = resource(given, path);
     const mine = resource(copy, path);
-    if (!below || !mine || typeof below.create !== "function") continue;
-    const create = (below.create as AnyFn).bind(below);
-    const send: Send = (params, options) => sentOf(create(params, options));
-    // An own property on this copy's resource: no other client is touched.
-    mine.create = (params: Json, options?: Json) => apiPromise(layer(params, options, send));
+    if (!below || !mine) continue;
+    for (const operation of ["create", "countTokens"] as const) {
+      if (typeof below[operation] !== "function") continue;
+      const call = (below[operation] as AnyFn).bind(below);
+      const send: Send = (params, options) => sentOf(call(params, options));
+      // An own property on this copy's resource: no other client is touched.
+      mine[operation] = (params: Json, options?: Json) => apiPromise(layer(params, options, send, operation));
+    }
   }
   return copy as unknown as C;
 }

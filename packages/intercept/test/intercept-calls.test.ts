@@ -71,6 +71,24 @@ describe.each(SDKS)("interceptCalls on $name", ({ Client }) => {
     expect(seen).toHaveLength(5);
   });
 
+  it("sees countTokens as its own operation, and gives its answer back", async () => {
+    const m = await mock();
+    const operations: string[] = [];
+    const layered = interceptCalls(
+      new Client({ baseURL: m.url, apiKey: "sk-test", maxRetries: 0 }),
+      "noting",
+      (params, options, send, operation) => {
+        operations.push(operation);
+        return send(params, options);
+      },
+    );
+    const count = await layered.messages.countTokens({ model: MODEL, messages: ask().messages });
+    const beta = await layered.beta.messages.countTokens({ model: MODEL, messages: ask().messages });
+    expect(count.input_tokens).toBeGreaterThan(0);
+    expect(beta.input_tokens).toBe(count.input_tokens);
+    expect(operations).toEqual(["countTokens", "countTokens"]);
+  });
+
   it("sees every call a tool runner makes", async () => {
     const m = await mock();
     m.enqueue({ reply: { toolUse: { name: "get_order", input: { id: "A1" } } } }, { reply: { text: "It shipped." } });

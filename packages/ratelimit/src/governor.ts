@@ -210,20 +210,23 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
  * headroom through `governor`, and feeds it every response's rate-limit headers. Yours is unchanged.
  */
 export function withGovernor<C extends object>(client: C, governor: Governor): C {
-  return interceptCalls(client, "withGovernor", (params, options, send) =>
-    governor.schedule(
-      async () => {
-        try {
-          const sent = await send(params, options);
-          governor.observe(sent.response.headers);
-          return sent;
-        } catch (error) {
-          const headers = (error as { headers?: Headers }).headers;
-          if (headers && typeof headers.get === "function") governor.observe(headers);
-          throw error;
-        }
-      },
-      { signal: options?.signal as AbortSignal | undefined },
-    ),
+  return interceptCalls(client, "withGovernor", (params, options, send, operation) =>
+    // token counting has rate limits of its own, which are not what the governor paces
+    operation !== "create"
+      ? send(params, options)
+      : governor.schedule(
+          async () => {
+            try {
+              const sent = await send(params, options);
+              governor.observe(sent.response.headers);
+              return sent;
+            } catch (error) {
+              const headers = (error as { headers?: Headers }).headers;
+              if (headers && typeof headers.get === "function") governor.observe(headers);
+              throw error;
+            }
+          },
+          { signal: options?.signal as AbortSignal | undefined },
+        ),
   );
 }

@@ -264,9 +264,11 @@ class ResponseCache {
  */
 export function withResponseCache<C extends object>(client: C, options: ResponseCacheOptions): C {
   const o = resolveOptions(options);
-  const copy = interceptCalls(client, "withResponseCache", (params, requestOptions, send) => {
+  const copy = interceptCalls(client, "withResponseCache", (params, requestOptions, send, operation) => {
     const { cacheable, [CACHEABLE]: marked, ...rest } = (requestOptions ?? {}) as Json & { [CACHEABLE]?: boolean };
-    if (!cache.cacheable(params, marked ?? cacheable)) return send(params, requestOptions && rest);
+    if (operation !== "create" || !cache.cacheable(params, marked ?? cacheable)) {
+      return send(params, requestOptions && rest);
+    }
     return cache.serve(params, rest, send);
   });
   // made once interceptCalls has checked that `client` is one

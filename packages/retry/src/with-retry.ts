@@ -95,7 +95,7 @@ function continuedStream(
 /** The policy around each call: attempts with the SDK's retries off, the model it picks, streams read to their first content. */
 function retrying(policy: RetryPolicy, client: object): Layer {
   const AbortError = (client.constructor as { APIUserAbortError?: new () => Error }).APIUserAbortError;
-  return (params, options, send) => {
+  return (params, options, send, operation) => {
     const callerSignal = options?.signal as AbortSignal | undefined;
     return policy.execute(
       async ({ attempt, model, signal }) => {
@@ -114,7 +114,8 @@ function retrying(policy: RetryPolicy, client: object): Layer {
       },
       {
         signal: callerSignal,
-        model: typeof params.model === "string" ? params.model : undefined,
+        // a count is of the model asked about: no fallback model may answer it
+        model: operation === "create" && typeof params.model === "string" ? params.model : undefined,
         abortError: AbortError ? () => new AbortError() : undefined,
       },
     );

@@ -53,6 +53,18 @@ describe.each(SDKS)("withRetry on $name", ({ Client }) => {
     expect(m.requests).toHaveLength(1);
   });
 
+  it("retries countTokens for the model asked about, never a fallback", async () => {
+    const m = await mock();
+    m.enqueue({ status: 529, on: "count_tokens" });
+    const c = withRetry(client(m, Client), retryPolicy({ baseDelayMs: 1, fallbackModels: [FALLBACK] }));
+    const count = await c.messages.countTokens({ model: PRIMARY, messages: ask().messages });
+    expect(count.input_tokens).toBeGreaterThan(0);
+    expect(m.requests.map((r) => [r.endpoint, r.model, r.status])).toEqual([
+      ["count_tokens", PRIMARY, 529],
+      ["count_tokens", PRIMARY, 200],
+    ]);
+  });
+
   it("passes on the SDK's own error when a stream fails before content on every attempt", async () => {
     const m = await mock();
     const c = withRetry(client(m, Client), retryPolicy({ baseDelayMs: 1, maxAttempts: 2 }));
