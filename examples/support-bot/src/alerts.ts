@@ -1,5 +1,6 @@
 import { type AlertDefinition, alertDefinitions } from "@ballast/dashboards/alerts";
 import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import type { ClaudeRequest } from "./telemetry.ts";
 
 export interface AlertVerdict {
   alert: string;
@@ -12,7 +13,10 @@ export interface AlertVerdict {
 }
 
 export interface RunFacts {
+  /** one per call the user made (a retried call is one record) */
   records: ClaudeCallRecord[];
+  /** one per request to the API: what the rules' duration histogram counts */
+  requests: ClaudeRequest[];
   durationS: number;
   /** budget alerts by threshold crossed */
   budgetAlertsAt: number[];
@@ -24,20 +28,20 @@ export interface RunFacts {
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * xs.length) - 1)] ?? 0;
 
-// What each rule's PromQL query computes, from the run's own records. The run is shorter than every
+// What each rule's PromQL query computes, from the run's own requests and records. The run is shorter than every
 // rule's window, so a window covers the whole run; the one rule that compares with an hour ago cannot
 // be judged from a minute.
 const VALUES: Record<string, (run: RunFacts) => number | null> = {
-  ClaudeMaxTokensStops: ({ records }) => records.filter((r) => r.stop_reason === "max_tokens").length,
-  ClaudeMaxTokensRatioHigh: ({ records }) =>
-    records.length ? records.filter((r) => r.stop_reason === "max_tokens").length / records.length : 0,
-  ClaudeLatencyP99High: ({ records }) => p99(records.map((r) => r.latency_ms)) / 1000,
-  ClaudeErrorRateHigh: ({ records }) =>
-    records.length ? records.filter((r) => r.outcome === "failed").length / records.length : 0,
+  ClaudeMaxTokensStops: ({ requests }) => requests.filter((r) => r.stopReason === "max_tokens").length,
+  ClaudeMaxTokensRatioHigh: ({ requests }) =>
+    requests.length ? requests.filter((r) => r.stopReason === "max_tokens").length / requests.length : 0,
+  ClaudeLatencyP99High: ({ requests }) => p99(requests.map((r) => r.latencyMs)) / 1000,
+  ClaudeErrorRateHigh: ({ requests }) =>
+    requests.length ? requests.filter((r) => r.error !== null).length / requests.length : 0,
   ClaudeSpendHigh: ({ records }) => records.reduce((s, r) => s + (r.cost_usd ?? 0), 0),
   ClaudeCacheHitRatioCollapsed: () => null,
-  ClaudeRateLimitedSustained: ({ records, durationS }) =>
-    records.filter((r) => r.error === "rate_limit_error").length / durationS,
+  ClaudeRateLimitedSustained: ({ requests, durationS }) =>
+    requests.filter((r) => r.error === "rate_limit_error").length / durationS,
   ClaudeCircuitOpen: ({ openCircuits }) => (openCircuits.length ? 1 : 0),
   ClaudeBudgetExhausted: ({ budgetAlertsAt }) => budgetAlertsAt.filter((t) => t >= 1).length,
   ClaudeTelemetryFailing: ({ telemetryFailures }) => telemetryFailures,

@@ -202,6 +202,6 @@ await mock?.close();
 redis?.disconnect();
 counters.telemetryFailures = await telemetry.telemetryFailures();
 await telemetry.shutdown(); // flushes OTLP exports
-const summary = summarize(records, counters, (Date.now() - started) / 1000);
+const summary = summarize(records, telemetry.requests(), counters, (Date.now() - started) / 1000);
 if (opts.json) console.log(JSON.stringify(summary));
 else printSummary(summary, (line) => console.log(line));

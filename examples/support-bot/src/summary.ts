@@ -1,5 +1,6 @@
 import type { ClaudeCallRecord } from "@ballast/otel-claude";
 import { type AlertVerdict, judgeAlerts } from "./alerts.ts";
+import type { ClaudeRequest } from "./telemetry.ts";
 
 export interface Counters {
   requests: number;
@@ -20,6 +21,8 @@ export interface Counters {
 export interface Summary {
   calls: number;
   failedCalls: number;
+  /** requests to the Messages API: a retried call made more than one */
+  claudeRequests: number;
   httpRequests: number;
   rateLimited: number;
   rateLimitedUsers: number;
@@ -51,7 +54,12 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** The run's figures, from the per-call log records Ballast emitted and the app's own counters. */
-export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: number): Summary {
+export function summarize(
+  records: ClaudeCallRecord[],
+  requests: ClaudeRequest[],
+  c: Counters,
+  durationS: number,
+): Summary {
   const sum = (f: (r: ClaudeCallRecord) => number) => records.reduce((s, r) => s + f(r), 0);
   const input = sum((r) => r.input_tokens);
   const read = sum((r) => r.cache_read_tokens);
@@ -62,6 +70,7 @@ export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: n
   const ttfts = records.flatMap((r) => (r.ttft_ms === null ? [] : [r.ttft_ms]));
   const alerts = judgeAlerts({
     records,
+    requests,
     durationS,
     budgetAlertsAt: c.budgetAlertsAt,
     openCircuits: [...c.circuits].filter(([, state]) => state === "open").map(([model]) => model),
@@ -70,6 +79,7 @@ export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: n
   return {
     calls: records.length,
     failedCalls: failed,
+    claudeRequests: requests.length,
     httpRequests: c.requests,
     rateLimited: c.rateLimited,
     rateLimitedUsers: c.rateLimitedUsers.size,
@@ -97,7 +107,10 @@ export function summarize(records: ClaudeCallRecord[], c: Counters, durationS: n
 export function printSummary(s: Summary, write: (line: string) => void): void {
   const usd = (n: number) => `$${n.toFixed(6)}`;
   const rows: Array<[string, string]> = [
-    ["Claude calls", `${s.calls} (${s.failedCalls} failed) for ${s.httpRequests} HTTP requests`],
+    [
+      "Claude calls",
+      `${s.calls} (${s.failedCalls} failed) in ${s.claudeRequests} API requests, for ${s.httpRequests} HTTP requests`,
+    ],
     ["latency p50 / p99", `${s.latencyP50Ms} ms / ${s.latencyP99Ms} ms`],
     ["time to first token p50", s.ttftP50Ms === null ? "–" : `${s.ttftP50Ms} ms`],
     ["tokens in / out", `${s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens} / ${s.outputTokens}`],

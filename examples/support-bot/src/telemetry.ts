@@ -13,7 +13,7 @@ import {
   MetricReader,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 
 const has = (...names: string[]) => names.some((n) => process.env[n]);
 
@@ -37,6 +37,32 @@ class RunReader extends MetricReader {
   }
 }
 
+/** One request to the Messages API, as its span recorded it: what the alert rules' metrics count. */
+export interface ClaudeRequest {
+  latencyMs: number;
+  error: string | null;
+  stopReason: string | null;
+}
+
+/** Keeps each Messages API request's span figures: the alerts are judged per request, as their metrics count. */
+class RequestLog implements SpanProcessor {
+  readonly requests: ClaudeRequest[] = [];
+  onStart() {}
+  onEnd(span: ReadableSpan) {
+    if (span.name !== "anthropic.messages.create") return;
+    const [seconds, nanos] = span.duration;
+    const error = span.attributes["error.type"];
+    const stop = span.attributes["anthropic.message.stop_reason"];
+    this.requests.push({
+      latencyMs: seconds * 1000 + nanos / 1e6,
+      error: typeof error === "string" ? error : null,
+      stopReason: typeof stop === "string" ? stop : null,
+    });
+  }
+  async forceFlush() {}
+  async shutdown() {}
+}
+
 /**
  * OpenTelemetry for the demo: Ballast's instrumentation and span processor always (the summary is
  * built from its per-call records); OTLP export when OTEL_EXPORTER_OTLP_*ENDPOINT says where to.
@@ -47,7 +73,8 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
     "service.name": process.env.OTEL_SERVICE_NAME ?? "support-bot",
     "deployment.environment.name": "demo",
   });
-  const spanProcessors: SpanProcessor[] = [new ClaudeSpanProcessor()];
+  const requestLog = new RequestLog();
+  const spanProcessors: SpanProcessor[] = [new ClaudeSpanProcessor(), requestLog];
   if (has("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
     spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
   }
@@ -77,6 +104,7 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
   instrumentation.manuallyInstrument(sdk);
   return {
     telemetryFailures: () => run.telemetryFailures(),
+    requests: () => requestLog.requests,
     shutdown: () => Promise.all([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]),
   };
 }

@@ -49,7 +49,7 @@ describe("pnpm demo", () => {
         return last;
       };
       const calls = 'sum(gen_ai_client_operation_duration_seconds_count{service_name="demo-e2e"})';
-      expect(await settled(calls, summary.calls)).toBe(summary.calls);
+      expect(await settled(calls, summary.claudeRequests)).toBe(summary.claudeRequests);
       const spend = 'sum(gen_ai_usage_cost_USD_total{service_name="demo-e2e"})';
       expect(await settled(spend, summary.spendUsd, 6)).toBeCloseTo(summary.spendUsd, 6); // to the micro-dollar
       const limited =
@@ -70,7 +70,7 @@ describe("pnpm demo", () => {
           stops,
         ),
       ).toBe(stops);
-      const failed = value("ClaudeErrorRateHigh") * summary.calls;
+      const failed = value("ClaudeErrorRateHigh") * summary.claudeRequests;
       expect(
         await total(`sum(gen_ai_client_operation_duration_seconds_count{${F},error_type!=""})`, failed, 6),
       ).toBeCloseTo(failed, 6);

@@ -20,8 +20,11 @@ const INPUT = 9;
 const REPLY = { text: "Your order shipped.", tokens: 5 };
 const JSON_REPLY = { text: '{"answer":4}', tokens: 8 };
 const PRICES: Record<string, [number, number]> = { [MODEL]: [3, 15], [FALLBACK]: [1, 5] };
+/** USD for a model id or its dated snapshot (the mock answers with one) */
 const usd = (model: string, input: number, output: number) => {
-  const [i, o] = PRICES[model] as [number, number];
+  const prices = Object.entries(PRICES).find(([id]) => model.startsWith(id));
+  if (!prices) throw new Error(`no hand price for ${model}`);
+  const [i, o] = prices[1];
   return (input * i + output * o) / 1_000_000;
 };
 
@@ -136,6 +139,7 @@ describe("wrappers composed with the instrumentation", () => {
       else if (outcome === "success") m.enqueue(reply);
 
       const callsBefore = t.records.length;
+      const spansBefore = t.claudeSpans().length;
       const wireBefore = wire(m).length;
       let result: unknown;
       let error: unknown;
@@ -158,43 +162,46 @@ describe("wrappers composed with the instrumentation", () => {
       const hit = outcome === "cache hit";
       const expectedOnWire = hit ? 0 : outcome === "success" || fails ? 1 : 2;
       expect(onWire).toBe(expectedOnWire);
-      // every request that reached the wire, and every answer replayed from the cache, is one call record
-      const expectedRecords = expectedOnWire + (hit ? 1 : 0);
-      await until(() => t.records.length - callsBefore >= expectedRecords, "the call records");
+      // one call record per call the user made, however many requests it took; one span per request
+      // that reached the wire, and one for an answer replayed from the cache
+      await until(() => t.records.length - callsBefore >= 1, "the call record");
       await until(() => counting.ended === counting.started, `spans ended (${counting.ended} of ${counting.started})`);
+      const records = t.records.slice(callsBefore);
+      expect(records).toHaveLength(1);
+      expect(t.claudeSpans().length - spansBefore).toBe(expectedOnWire + (hit ? 1 : 0));
 
-      const allRecords = t.records.slice(callsBefore);
-      expect(allRecords).toHaveLength(expectedRecords);
-      const spans = t.claudeSpans();
-      expect(spans).toHaveLength(t.records.length);
-
-      const last = allRecords.at(-1)!;
+      const record = records[0]!;
       if (fails) {
         // the stream had started: its input was billed
-        expect(last).toMatchObject({
+        expect(record).toMatchObject({
           outcome: "failed",
           error: "overloaded_error",
           input_tokens: INPUT,
           output_tokens: 0,
         });
-        expect(last.cost_usd).toBeCloseTo(usd(MODEL, INPUT, 0), 12);
+        expect(record.cost_usd).toBeCloseTo(usd(MODEL, INPUT, 0), 12);
       } else if (hit) {
-        expect(last).toMatchObject({ outcome: "completed", input_tokens: 0, output_tokens: 0 });
-        expect(last.cost_usd ?? 0).toBe(0);
+        expect(record).toMatchObject({ outcome: "completed", input_tokens: 0, output_tokens: 0, retries: 0 });
+        expect(record.cost_usd ?? 0).toBe(0);
         expect(cacheStatus(result)).toMatchObject({ status: "hit" });
       } else {
         // an overloaded model, whether it said so with a 529 or in its stream, is handed to the fallback
-        const model = onWire === 2 ? FALLBACK : MODEL;
-        expect(last).toMatchObject({
+        const answeredBy = onWire === 2 ? FALLBACK : MODEL;
+        // a stream that broke before its first delta had its input billed; a 529 bills nothing
+        const brokenStream = outcome === "stream error before the first delta";
+        const billedInput = brokenStream ? 2 * INPUT : INPUT;
+        expect(record).toMatchObject({
           outcome: "completed",
-          model,
-          input_tokens: INPUT,
+          model: MODEL,
+          response_model: expect.stringMatching(new RegExp(`^${answeredBy}`)),
+          input_tokens: billedInput,
           output_tokens: shape.reply.tokens,
+          retries: onWire - 1,
         });
-        expect(last.cost_usd).toBeCloseTo(usd(model, INPUT, shape.reply.tokens), 12);
+        const cost = usd(answeredBy, INPUT, shape.reply.tokens) + (brokenStream ? usd(MODEL, INPUT, 0) : 0);
+        expect(record.cost_usd).toBeCloseTo(cost, 12);
         if (cacheInStack) expect(cacheStatus(result)).toBeUndefined();
       }
-      if (onWire === 2) expect(allRecords[0]).toMatchObject({ outcome: "failed", error: "overloaded_error" });
       const costPoints = (await t.metrics()).get("gen_ai.usage.cost") ?? [];
       const metricTotal = costPoints.reduce((sum, p) => sum + (p.value as number), 0);
       const recordTotal = t.records.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
@@ -244,18 +251,18 @@ describe("the calls of a tool runner, through the wrappers", () => {
 
       const onWire = wire(m).length;
       expect(onWire).toBe(outcome === "success" ? 2 : 3);
-      await until(() => t.records.length >= onWire, "the call records");
+      // one record per turn: a turn's 529 and its fallback are one call of the runner's
+      await until(() => t.records.length >= 2, "the call records");
       await until(() => counting.ended === counting.started, `spans ended (${counting.ended} of ${counting.started})`);
-      expect(t.records).toHaveLength(onWire);
+      expect(t.records).toHaveLength(2);
       expect(t.claudeSpans().filter((s) => s.name === "anthropic.messages.create")).toHaveLength(onWire);
-      const completed = t.records.filter((r) => r.outcome === "completed");
-      expect(completed).toHaveLength(2);
-      for (const r of completed) {
-        expect(r.cost_usd).toBeCloseTo(usd(r.model, r.input_tokens, r.output_tokens), 12);
+      for (const r of t.records) {
+        expect(r.outcome).toBe("completed");
+        expect(r.cost_usd).toBeCloseTo(usd(r.response_model!, r.input_tokens, r.output_tokens), 12);
       }
       if (outcome === "529 then fallback") {
-        expect(t.records[0]).toMatchObject({ outcome: "failed", error: "overloaded_error" });
-        expect(completed[0]!.model).toBe(FALLBACK);
+        expect(t.records[0]).toMatchObject({ model: MODEL, retries: 1 });
+        expect(t.records[0]!.response_model).toMatch(new RegExp(`^${FALLBACK}`));
       }
     });
 });

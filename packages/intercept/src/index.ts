@@ -10,3 +10,4 @@ export {
   sentOf,
 } from "./intercept-calls.js";
 export { isAbortError, observedStream, type SdkStream } from "./streams.js";
+export { UserCall, userCallFrom, withUserCall } from "./user-call.js";

@@ -1,4 +1,6 @@
+import { otelApi } from "./diagnostics.js";
 import type { SdkStream } from "./streams.js";
+import { UserCall, userCallFrom, withUserCall } from "./user-call.js";
 
 type Json = Record<string, unknown>;
 type AnyFn = (...args: unknown[]) => unknown;
@@ -83,6 +85,23 @@ export function apiPromise(sent: Promise<Sent>) {
   });
 }
 
+/**
+ * Runs the outermost wrapper's `create` as one UserCall in the OTel context (when the app has the API), so
+ * telemetry records the call the user made once, whatever the layers below send.
+ */
+function asUserCall(layered: () => Promise<Sent>): Promise<Sent> {
+  const api = otelApi();
+  const active = api?.context.active();
+  if (!api || !active || userCallFrom(active)) return layered();
+  const call = new UserCall();
+  const sent = api.context.with(withUserCall(active, call), layered);
+  sent.then(
+    () => call.settle(),
+    () => call.settle(),
+  );
+  return sent;
+}
+
 const resource = (client: Json, path: readonly string[]): Json | undefined =>
   path.reduce<Json | undefined>((at, name) => at?.[name] as Json | undefined, client);
 
@@ -110,7 +129,10 @@ export function interceptCalls<C extends object>(client: C, wrapper: string, lay
       const call = (below[operation] as AnyFn).bind(below);
       const send: Send = (params, options) => sentOf(call(params, options));
       // An own property on this copy's resource: no other client is touched.
-      mine[operation] = (params: Json, options?: Json) => apiPromise(layer(params, options, send, operation));
+      mine[operation] =
+        operation === "create"
+          ? (params: Json, options?: Json) => apiPromise(asUserCall(() => layer(params, options, send, operation)))
+          : (params: Json, options?: Json) => apiPromise(layer(params, options, send, operation));
     }
   }
   return copy as unknown as C;

@@ -1,8 +1,10 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { type MockClaude, startMockClaude } from "@ballast/claude-mock";
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import AnthropicLegacy from "anthropic-sdk-0133";
 import { afterEach, describe, expect, it } from "vitest";
-import { interceptCalls, observedStream, type SdkStream } from "../src/index.js";
+import { interceptCalls, type Layer, observedStream, type SdkStream, UserCall, userCallFrom } from "../src/index.js";
 
 const SDKS = [
   { name: "sdk 1.x", Client: Anthropic },
@@ -134,4 +136,43 @@ it("names the wrapper and what it accepts when the client is not one", () => {
   expect(() => interceptCalls({} as never, "withSomething", (p, o, send) => send(p, o))).toThrow(
     "withSomething: `client` must be an Anthropic SDK client (new Anthropic(), AnthropicBedrock, AnthropicVertex)",
   );
+});
+
+describe("UserCall", () => {
+  it("is done once the call settled and every request it started finished, each counted once", () => {
+    const call = new UserCall();
+    const done: string[] = [];
+    call.whenDone(() => done.push("done"));
+    const first = call.begin();
+    const second = call.begin();
+    first();
+    first(); // a request reported finished twice counts once
+    call.settle();
+    expect(done).toEqual([]); // the second request (a stream still being read) holds it
+    second();
+    expect(done).toEqual(["done"]);
+  });
+
+  it("is put in the context by the outermost wrapped create only", async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const m = await mock();
+      const seen: Array<UserCall | undefined> = [];
+      const noteCall: Layer = (params, options, send) => {
+        seen.push(userCallFrom(context.active()));
+        return send(params, options);
+      };
+      const base = new Anthropic({ baseURL: m.url, apiKey: "k", maxRetries: 0 });
+      const twice = interceptCalls(interceptCalls(base, "inner", noteCall), "outer", noteCall);
+      await twice.messages.create(ask());
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toBeInstanceOf(UserCall);
+      expect(seen[1]).toBe(seen[0]);
+      await twice.messages.countTokens({ model: MODEL, messages: ask().messages });
+      expect(seen.slice(2)).toEqual([undefined, undefined]); // a count is not a call
+    } finally {
+      context.disable();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { type UserCall, userCallFrom } from "@ballast/intercept";
 import { type CallPrice, type PriceTable, priceCall, tokenCounts, type UsageLike } from "@ballast/pricing";
 import {
   type Attributes,
@@ -95,8 +96,8 @@ export interface CallSettings {
   metrics: CallMetrics;
   pricing: PriceTable | undefined;
   captureContent: { maxBytes: number } | undefined;
-  /** `timeMs`: the record's `timestamp`, as epoch ms */
-  emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void;
+  /** `timeMs`: the record's `timestamp`, as epoch ms; `userCall`: the wrapped call this request was made for */
+  emit(record: ClaudeCallRecord, ctx: Context, timeMs: number, userCall: UserCall | undefined): void;
   /** never throws (a problem goes to the diag logger once) */
   missedSavingsTokens(body: Json, model: string, now: number): number;
   /** the model id as a metric label, with bounded cardinality */
@@ -227,6 +228,9 @@ export class ClaudeCall {
   readonly #client: Json;
   // the caller's context, not this.context: a queued metric point must not keep the call (and its reply) alive
   readonly #parent: Context;
+  // the call the user made on a wrapped client, which this request is one of
+  readonly #userCall: UserCall | undefined;
+  readonly #requestDone: (() => void) | undefined;
 
   /** a Message Batches result: priced at the batch rate, no duration (the batch's timing is not the call's) */
   readonly batch: boolean;
@@ -244,6 +248,8 @@ export class ClaudeCall {
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
     this.#parent = parent;
+    this.#userCall = this.batch ? undefined : userCallFrom(parent);
+    this.#requestDone = this.#userCall?.begin();
     this.context = new ChildContext(parent, CALL_KEY, this);
   }
 
@@ -424,6 +430,8 @@ export class ClaudeCall {
       this.#record(outcome, errType);
     } catch (problem) {
       failedOnce("recording a call", problem);
+    } finally {
+      this.#requestDone?.();
     }
   }
 
@@ -496,6 +504,7 @@ export class ClaudeCall {
       },
       this.span ? trace.setSpan(this.context, this.span) : this.context,
       this.startedAtMs,
+      this.#userCall,
     );
   }
 

@@ -15,6 +15,7 @@ import { ModelLabels } from "./model-labels.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
 import { watchSpan } from "./span-processor.js";
 import { observeStream } from "./stream-observer.js";
+import { type RecordedRequest, UserCallRecords } from "./user-call-record.js";
 import { VERSION } from "./version.js";
 
 export interface ClaudeInstrumentationConfig extends InstrumentationConfig {
@@ -77,6 +78,7 @@ function validate(config: ClaudeInstrumentationConfig): ClaudeInstrumentationCon
 export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumentationConfig> {
   #missed: MissedCacheDetector | undefined;
   #modelLabels: ModelLabels | undefined;
+  readonly #userCallRecords = new UserCallRecords((request) => this.#emit(request));
 
   constructor(config: ClaudeInstrumentationConfig = {}) {
     super("@ballast/otel-claude", VERSION, validate(config));
@@ -227,7 +229,10 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
       metrics,
       pricing: config.pricing,
       captureContent: c ? { maxBytes: (typeof c === "object" && c.maxBytes) || DEFAULT_CONTENT_BYTES } : undefined,
-      emit: (record: ClaudeCallRecord, ctx: Context, timeMs: number) => this.#emit(record, ctx, timeMs),
+      emit: (record, ctx, timeMs, userCall) => {
+        if (userCall) this.#userCallRecords.add(userCall, { record, context: ctx, timeMs });
+        else this.#emit({ record, context: ctx, timeMs });
+      },
       metricModel: (model: string) => modelLabels.of(model),
       missedSavingsTokens: (body: Json, model: string, now: number) => {
         try {
@@ -247,7 +252,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     settingsOf.delete(this);
   }
 
-  #emit(record: ClaudeCallRecord, ctx: Context, timeMs: number): void {
+  #emit({ record, context: ctx, timeMs }: RecordedRequest): void {
     try {
       this.logger.emit({
         eventName: LOG_EVENT,
@@ -378,6 +383,9 @@ function responded(
   props: { response?: SdkResponse; controller?: AbortController } | undefined,
 ): void {
   call.onResponse(props);
+  // The SDK ends its span whichever way the body is read: as the caller parses it, in `.asResponse()`, or
+  // in a helper that parses the props itself (the tool runner's message threads).
+  if (call.endsWithSpan) return;
   // Awaiting the call asks for the parse long before the response comes. Without one by the next
   // microtask the caller took the raw Response (`.asResponse()`) and the body stays theirs.
   if (promise.parsedPromise) return;
