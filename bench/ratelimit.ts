@@ -1,33 +1,80 @@
-// Rate-limit decisions per second over one Redis connection, side by side in one run:
-//   @ballast/ratelimit (one Lua round trip for all rules) vs rate-limiter-flexible (RateLimiterRedis;
-//   three rules through RateLimiterUnion), with redis-benchmark running Ballast's own script as the
-//   ceiling; plus memoryStore decisions/s in process.
-// Targets: one rule ≥ rate-limiter-flexible; three rules ≥ 2× its union; ≥ 70% of the ceiling;
-// memoryStore ≥ 1M single-rule decisions/s.
-// Rounds are interleaved and medians reported (this 2-core machine's speed drifts between runs); the
-// Redis CPU per decision comes from Redis's own INFO commandstats.
-//   node bench/ratelimit.ts [--decisions 20000] [--concurrency 64] [--rounds 5]
-import { execFileSync } from "node:child_process";
-import { parseArgs } from "node:util";
-import { MemoryStore, RedisStore } from "@ballast/ratelimit";
-import { findBinary, startRedis } from "@ballast/test-services";
+// @ballast/ratelimit against rate-limiter-flexible, on a real Redis:
+// 1. Decisions per second over one Redis connection: Ballast (one Lua round trip for all rules) vs
+//    RateLimiterRedis (three rules through RateLimiterUnion), with redis-benchmark running Ballast's own
+//    script as the ceiling; the CPU a decision costs the client and Redis; memoryStore decisions/s in
+//    process. Targets: one rule ≥ rate-limiter-flexible; three rules ≥ 2× its union; ≥ 70% of the
+//    ceiling; memoryStore ≥ 1M single-rule decisions/s. Rounds interleaved, medians reported.
+// 2. Redis's own work per decision, as instructions counted by callgrind inside EVALSHA (needs valgrind):
+//    counts do not drift with the machine's load the way timings do. Redis is single-threaded and shared
+//    by every app process, so its work per decision is what bounds a fleet.
+// Limits are high enough that every decision is an allow: the cost of deciding, not of refusing.
+//   node bench/ratelimit.ts [--decisions 20000] [--concurrency 64] [--rounds 5] [--callgrind-decisions 300]
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRateLimiter, MemoryStore, RedisStore, redisStore } from "@ballast/ratelimit";
+import { findBinary, freePort, redisArgs, startRedis } from "@ballast/test-services";
 import { Redis } from "ioredis";
-import { type Contenders, contenders } from "./ratelimit-contenders.ts";
-import { median } from "./stats.ts";
+import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
+import { counts, median } from "./lib/shared.ts";
 
-const { values } = parseArgs({
-  options: {
-    decisions: { type: "string", default: "20000" },
-    concurrency: { type: "string", default: "64" },
-    rounds: { type: "string", default: "5" },
-  },
+const {
+  decisions: N,
+  concurrency: C,
+  rounds: ROUNDS,
+  "callgrind-decisions": CALLGRIND_N,
+} = counts({
+  decisions: 20000,
+  concurrency: 64,
+  rounds: 5,
+  "callgrind-decisions": 300,
 });
-const N = Number(values.decisions);
-const C = Number(values.concurrency);
-const ROUNDS = Number(values.rounds);
-if (![N, C, ROUNDS].every((v) => Number.isInteger(v) && v > 0))
-  throw new Error("--decisions, --concurrency and --rounds must be integers ≥ 1");
 
+type Decide = (i: number) => Promise<unknown>;
+interface Contenders {
+  /** Ballast, one rule */
+  b1: Decide;
+  /** rate-limiter-flexible, one rule */
+  f1: Decide;
+  /** Ballast, three rules */
+  b3: Decide;
+  /** rate-limiter-flexible, three rules through RateLimiterUnion */
+  f3: Decide;
+}
+
+/** Decision `i` is made for user `i % users`. */
+function contenders(client: Redis, users: number): Contenders {
+  const big = 1e12;
+  const key = (i: number) => `user_${i % users}`;
+  const ballast1 = createRateLimiter({
+    name: "b1",
+    store: redisStore({ client }),
+    rules: [{ name: "requests", limit: big, window: "1m" }],
+  });
+  const ballast3 = createRateLimiter({
+    name: "b3",
+    store: redisStore({ client }),
+    rules: [
+      { name: "requests", limit: big, window: "1m" },
+      { name: "input_tokens", limit: big, window: "1m", measure: "input_tokens" },
+      { name: "daily_tokens", limit: big, window: "1d", measure: "tokens" },
+    ],
+  });
+  const rlf = (keyPrefix: string, duration: number) =>
+    new RateLimiterRedis({ storeClient: client, keyPrefix, points: big, duration });
+  const flexible1 = rlf("f1", 60);
+  const union = new RateLimiterUnion(rlf("u1", 60), rlf("u2", 60), rlf("u3", 86_400));
+  return {
+    b1: (i) => ballast1.acquire(key(i)),
+    f1: (i) => flexible1.consume(key(i)),
+    b3: (i) => ballast3.acquire(key(i), { inputTokens: 100, maxTokens: 100 }),
+    f3: (i) => union.consume(key(i)),
+  };
+}
+
+// Part 1: decisions per second.
 const redis = await startRedis();
 const client = new Redis(redis.url);
 
@@ -163,3 +210,67 @@ for (const [label, b, f] of rows) {
 }
 client.disconnect();
 await redis.stop();
+
+// Part 2: Redis instructions per decision, under callgrind.
+const valgrind = findBinary("valgrind");
+const redisServer = findBinary("redis-server");
+
+const names: Record<keyof Contenders, string> = {
+  b1: "ballast, one rule",
+  f1: "rate-limiter-flexible, one rule",
+  b3: "ballast, three rules",
+  f3: "rate-limiter-flexible, three rules (RateLimiterUnion)",
+};
+
+/** Instructions Redis spent in EVALSHA per decision, with `decisions` made one at a time. */
+async function measure(name: keyof Contenders): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "ballast-cg-"));
+  const port = await freePort();
+  const out = join(dir, "callgrind.out");
+  const server = spawn(
+    valgrind as string,
+    [
+      "--tool=callgrind",
+      `--callgrind-out-file=${out}`,
+      "--toggle-collect=evalShaCommand",
+      redisServer as string,
+      ...redisArgs(port, dir),
+    ],
+    { stdio: "ignore" },
+  );
+  const exited = once(server, "exit");
+  const client = new Redis({ port, host: "127.0.0.1", retryStrategy: () => 200, maxRetriesPerRequest: null });
+  client.on("error", () => {});
+  await client.ping(); // retried until valgrind's Redis answers
+  const decide = contenders(client, 10)[name];
+  await decide(0); // loads the script (EVAL, not counted) and creates the keys
+  for (let i = 1; i <= CALLGRIND_N; i++) await decide(i);
+  client.call("SHUTDOWN", "NOSAVE").catch(() => {});
+  await exited;
+  client.disconnect();
+  const annotate = spawnSync("callgrind_annotate", [out], { encoding: "utf8", maxBuffer: 1 << 26 });
+  rmSync(dir, { recursive: true, force: true });
+  const total = /([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/.exec(annotate.stdout)?.[1];
+  if (!total) throw new Error(`callgrind_annotate gave no totals: ${annotate.stderr}`);
+  return Number(total.replaceAll(",", "")) / CALLGRIND_N;
+}
+
+console.log("");
+if (!valgrind || !redisServer) {
+  console.log("Redis instructions per decision: not measured (needs valgrind and redis-server on PATH)");
+} else {
+  console.log(
+    `Redis instructions per decision (in EVALSHA), ${CALLGRIND_N} decisions each, one at a time, Redis under callgrind`,
+  );
+  console.log("");
+  console.log("| contender | instructions |");
+  console.log("| --- | ---: |");
+  const figures = { b1: 0, f1: 0, b3: 0, f3: 0 };
+  for (const name of Object.keys(names) as Array<keyof Contenders>) {
+    figures[name] = await measure(name);
+    console.log(`| ${names[name]} | ${figures[name].toFixed(0)} |`);
+  }
+  console.log(
+    `| ballast / rate-limiter-flexible | one rule ${(figures.b1 / figures.f1).toFixed(2)}, three rules ${(figures.b3 / figures.f3).toFixed(2)} |`,
+  );
+}

@@ -9,7 +9,7 @@ export const ACQUIRE_TEMPLATE = `-- Acquire for every rule of one limiter and ke
 -- counts, INCRBYFLOAT for fractions and for a count an older version left fractional; either returns
 -- the new count). Straight-line code per
 -- rule, because in Redis's Lua the loops, tables and number parsing of one generic script cost as much
--- as the Redis commands (measured: bench/ratelimit-redis-cost.ts). Limits, windows, costs and
+-- as the Redis commands (measured: bench/ratelimit.ts). Limits, windows, costs and
 -- thresholds stay in ARGV, so limiters that differ only in their figures share one script: Redis keeps
 -- every loaded script until SCRIPT FLUSH.
 --

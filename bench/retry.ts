@@ -1,9 +1,8 @@
 // What policy.execute adds around a call that succeeds at once: a tight loop of already-resolved
 // functions, bare and through the policy, interleaved rounds, medians. Target: < 2 µs added per call.
-//   node bench/retry-overhead.ts [--calls 200000] [--rounds 7]
+//   node bench/retry.ts [--calls 200000] [--rounds 7]
 import { retryPolicy } from "@ballast/retry";
-import { counts } from "./args.ts";
-import { median } from "./stats.ts";
+import { counts, median, row } from "./lib/shared.ts";
 
 const { calls: CALLS, rounds: ROUNDS } = counts({ calls: 200000, rounds: 7 });
 
@@ -30,7 +29,8 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const [b, p] = [median(runs.bare), median(runs.policy)];
-console.log(`retry-overhead: node ${process.version}, ${CALLS} calls × ${ROUNDS} rounds`);
-console.log("| measure | bare call | through policy.execute | added | target |");
-console.log("| --- | ---: | ---: | ---: | --- |");
-console.log(`| µs per call | ${b.toFixed(3)} | ${p.toFixed(3)} | ${(p - b).toFixed(3)} | < 2 µs added |`);
+console.log(`retry: node ${process.version}, ${CALLS} calls × ${ROUNDS} rounds`);
+console.log("");
+console.log(row("measure", "bare call", "through policy.execute", "added", "target"));
+console.log(row("---", "---:", "---:", "---:", "---"));
+console.log(row("µs per call", b.toFixed(3), p.toFixed(3), (p - b).toFixed(3), "< 2 µs added"));
