@@ -106,29 +106,6 @@ export interface CallSettings {
 
 const CALL_KEY = Symbol.for("ballast.claude.call");
 
-/**
- * `parent` with one more value. The API's own Context copies its parent's whole Map for each value;
- * a call adds two (itself, then its span for the log record) and this only links them.
- */
-class ChildContext implements Context {
-  constructor(
-    readonly parent: Context,
-    readonly key: symbol,
-    readonly value: unknown,
-  ) {}
-
-  getValue(key: symbol): unknown {
-    return key === this.key ? this.value : this.parent.getValue(key);
-  }
-
-  setValue(key: symbol, value: unknown): Context {
-    return new ChildContext(this, key, value);
-  }
-
-  deleteValue(key: symbol): Context {
-    return new ChildContext(this, key, undefined);
-  }
-}
 /** sampling parameters the SDK's span leaves out: attribute and body field */
 const SAMPLING = [
   [ATTR_REQUEST_TEMPERATURE, "temperature"],
@@ -141,21 +118,8 @@ export function callFrom(ctx: Context): ClaudeCall | undefined {
   return ctx.getValue(CALL_KEY) as ClaudeCall | undefined;
 }
 
-const servers = new Map<string, Attributes>();
-
-/** `server.address` / `server.port` of a client's base URL (parsed once per URL). */
+/** `server.address` / `server.port` of a client's base URL. */
 function serverOf(baseURL: unknown): Attributes {
-  const key = String(baseURL);
-  let attributes = servers.get(key);
-  if (!attributes) {
-    attributes = parseServer(key);
-    if (servers.size > 100) servers.clear();
-    servers.set(key, attributes);
-  }
-  return attributes;
-}
-
-function parseServer(baseURL: string): Attributes {
   try {
     const url = new URL(String(baseURL));
     return {
@@ -226,8 +190,6 @@ export class ClaudeCall {
   readonly #settings: CallSettings;
   readonly #body: Json;
   readonly #client: Json;
-  // the caller's context, not this.context: a queued metric point must not keep the call (and its reply) alive
-  readonly #parent: Context;
   // the call the user made on a wrapped client, which this request is one of
   readonly #userCall: UserCall | undefined;
   readonly #requestDone: (() => void) | undefined;
@@ -247,10 +209,9 @@ export class ClaudeCall {
     this.userId = who.userId;
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
-    this.#parent = parent;
     this.#userCall = this.batch ? undefined : userCallFrom(parent);
     this.#requestDone = this.#userCall?.begin();
-    this.context = new ChildContext(parent, CALL_KEY, this);
+    this.context = parent.setValue(CALL_KEY, this);
   }
 
   /** The request attributes of the SDK's native span, for our own span on SDKs that make none. */
@@ -273,19 +234,14 @@ export class ClaudeCall {
    */
   startAttributes(): Attributes | undefined {
     const body = this.#body;
-    let sampled: Attributes | undefined;
-    // indexed, without destructuring: for-of allocates an iterator on every call
-    for (let i = 0; i < SAMPLING.length; i++) {
-      const value = body[SAMPLING[i]![1]];
-      if (typeof value !== "number") continue;
-      sampled ??= {};
-      sampled[SAMPLING[i]![0]] = value;
-    }
-    if (!sampled && !this.userId && !this.feature && !hasAny(this.extraAttributes)) return undefined;
+    const sampled: Attributes = {};
+    for (const [attribute, field] of SAMPLING) if (typeof body[field] === "number") sampled[attribute] = body[field];
+    const none = (o: object) => Object.keys(o).length === 0;
+    if (none(sampled) && !this.userId && !this.feature && none(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[ATTR_USER_ID] = this.userId;
     if (this.feature) a[ATTR_FEATURE] = this.feature;
-    return sampled ? Object.assign(a, sampled) : a;
+    return Object.assign(a, sampled);
   }
 
   /** Our own span, shaped like the SDK's native one, for SDK versions that trace nothing. */
@@ -461,7 +417,7 @@ export class ClaudeCall {
       priced,
       missedUsd,
       ttftS: this.#ttftMs === undefined ? undefined : this.#ttftMs / 1000,
-      context: this.#parent,
+      context: this.context,
     });
 
     if (this.span && this.#settings.captureContent) this.#captureContent(this.span);
@@ -476,7 +432,7 @@ export class ClaudeCall {
     this.#settings.emit(
       {
         request_id: this.#requestId ?? null,
-        timestamp: isoTimestamp(this.startedAtMs),
+        timestamp: new Date(this.startedAtMs).toISOString(),
         user_id: this.userId ?? null,
         feature: this.feature ?? null,
         provider: this.provider,
@@ -581,26 +537,6 @@ export class ClaudeCall {
 
 function text(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
-}
-
-function hasAny(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
-}
-
-// An ISO timestamp costs ~0.5 µs through Date; calls finishing in the same second share its prefix.
-let isoSecond = Number.NaN;
-let isoPrefix = "";
-
-/** `new Date(ms).toISOString()` for a whole-millisecond epoch time, without a Date per call. */
-export function isoTimestamp(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-    isoSecond = second;
-  }
-  const milli = ms - second * 1000;
-  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
 
 function providerOf(client: Json): string {

@@ -400,31 +400,22 @@ function failed(call: ClaudeCall, error: unknown): void {
   call.finish(isAbortError(error) ? "aborted" : "failed", error);
 }
 
-/**
- * `parse`, observed. Made here, apart from `observe`: the closure lives on the APIPromise and keeps
- * only the call and `parse`. One that also kept the promise's other closures (and so the promise)
- * made V8 tenure per-call objects and tripled the scavenger's work (bench/otel-cost.ts, --trace-gc).
- */
+/** `parse`, observed: made apart from `observe`, so the closure left on the APIPromise keeps only the call and `parse`. */
 function observedParse(call: ClaudeCall, parse: AnyFn): AnyFn {
-  // `.then` rather than an async function: fewer promise hops on every call
-  const rethrow = (error: unknown) => {
-    failed(call, error);
-    throw error;
-  };
-  const parsed = (data: unknown) => {
+  return async function (this: unknown, ...args: unknown[]) {
+    let data: unknown;
+    try {
+      data = await parse.apply(this, args);
+    } catch (error) {
+      failed(call, error);
+      throw error;
+    }
     try {
       observed(call, data);
     } catch (error) {
       failedOnce("observing a response", error);
     }
     return data;
-  };
-  return function (this: unknown, ...args: unknown[]) {
-    try {
-      return Promise.resolve(parse.apply(this, args)).then(parsed, rethrow);
-    } catch (error) {
-      return Promise.reject(error).catch(rethrow);
-    }
   };
 }
 

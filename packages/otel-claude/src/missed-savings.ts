@@ -31,11 +31,11 @@ function print(value: unknown): Print {
 }
 
 /**
- * Prints of the tools and system prompt calls send, kept per value: an app sends the same few again
- * and again, and serialising and hashing a 10 KB prompt on every call costs more than the rest of a
- * call's telemetry (bench/otel-cost.ts). Objects are kept by identity (weakly) and read again when an
- * array's length changed; a part changed in place otherwise keeps its print, which only skews this
- * estimate. Strings are kept by value, a bounded number and size of them.
+ * Prints of the tools and system prompt calls send, kept per value: an app sends the same few again and
+ * again, and serialising and hashing a 10 KB prompt on every call costs more than the rest of a call's
+ * telemetry. Objects are kept by identity (weakly) and read again when an array's length changed; a part
+ * changed in place otherwise keeps its print, which only skews this estimate. Strings are kept by value,
+ * a bounded number and size of them.
  */
 class Prints {
   readonly #objects = new WeakMap<object, Print>();

@@ -20,20 +20,15 @@ export interface ClaudeSpanProcessorOptions {
   pricing?: PriceTable;
 }
 
-/**
- * On each SDK `messages.create` span seen starting here: the call it records (`null` when there is none
- * or no more). A property of the span rather than a WeakMap entry: over HTTP, the WeakMap's set was the
- * costliest line of a call's recording (bench/otel-profile.ts's workers, profiled line by line).
- */
-const CALL = Symbol("ballast.claude.spanCall");
-type Watched = { [CALL]?: ClaudeCall | null };
+/** Each SDK `messages.create` span seen starting here: the call it records (`null` when there is none or no more). */
+const callOfSpan = new WeakMap<object, ClaudeCall | null>();
 
 /**
  * Links `call` to `span`, which an SDK helper (`messages.stream()`) started before the call, as onStart
  * links the spans it sees: true when a ClaudeSpanProcessor saw the span start, so it will see it end too.
  */
 export function watchSpan(span: EnrichableSpan, call: ClaudeCall): boolean {
-  if (!(CALL in span)) return false;
+  if (!callOfSpan.has(span)) return false;
   link(span, call);
   return true;
 }
@@ -42,16 +37,16 @@ export function watchSpan(span: EnrichableSpan, call: ClaudeCall): boolean {
 function link(span: EnrichableSpan, call: ClaudeCall): void {
   call.span = span as never;
   call.spanWatched = true;
-  (span as Watched)[CALL] = call;
+  callOfSpan.set(span, call);
   const attributes = call.startAttributes();
   if (attributes) span.setAttributes(attributes);
 }
 
 /** The call linked to `span`, unlinked: the span may wait for its export long after, its call need not. */
 function linkedCall(span: object): ClaudeCall | undefined {
-  const call = (span as Watched)[CALL];
+  const call = callOfSpan.get(span);
   if (!call) return undefined;
-  (span as Watched)[CALL] = null;
+  callOfSpan.set(span, null);
   return call;
 }
 
@@ -89,7 +84,7 @@ export class ClaudeSpanProcessor {
     if (span.name !== "anthropic.messages.create") return this.#attributeAlone(span, parentContext);
     const call = callFrom(parentContext);
     if (!call || call.span) {
-      if (!(CALL in span)) (span as Watched)[CALL] = null;
+      if (!callOfSpan.has(span)) callOfSpan.set(span, null);
       return this.#attributeAlone(span, parentContext);
     }
     link(span, call);
