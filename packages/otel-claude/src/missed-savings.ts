@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 const WINDOW_MS = 5 * 60_000;
 const MAX_TRACKED = 10_000;
 // A rough token estimate for text the API has not counted for us; used only for this estimate.
@@ -12,55 +10,66 @@ function hasCacheControl(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Json).cache_control != null;
 }
 
-/** A prefix part's JSON, summarised: its hash, its length in characters, and its array length when read. */
+/** A prefix part, summarised: a hash of it, its length as JSON in characters, and its array length. */
 interface Print {
-  hash: string;
+  hash: number;
   chars: number;
   items: number;
 }
 
-// strings kept at most: by count, and by their characters all together
-const MAX_STRINGS = 64;
-const MAX_STRING_CHARS = 4_000_000;
-const NULL_PRINT = print(null);
+// characters of a string read into its hash, spread over it: a 100 KB prompt costs what a 1 KB one does
+const STRING_SAMPLES = 64;
 
-function print(value: unknown): Print {
-  const json = JSON.stringify(value) ?? "null";
-  const items = Array.isArray(value) ? value.length : -1;
-  return { hash: createHash("sha1").update(json).digest("base64"), chars: json.length, items };
+/** Mixes `n` into a 32-bit FNV-1a hash. */
+const mix = (hash: number, n: number) => Math.imul(hash ^ n, 16777619);
+
+/**
+ * Prints `value` (JSON-like) walking its structure, without serialising it: each string by its length
+ * and STRING_SAMPLES characters spread over it, so the cost does not grow with the prompt. Two prompts
+ * of one length that differ only between samples print alike, which only skews this estimate. `chars` is
+ * the length of its JSON, escapes aside.
+ */
+function print(value: unknown, into: Print = { hash: 2166136261, chars: 0, items: -1 }): Print {
+  if (typeof value === "string") {
+    into.hash = mix(into.hash, value.length);
+    const step = Math.max(1, Math.floor(value.length / STRING_SAMPLES));
+    for (let i = 0; i < value.length; i += step) into.hash = mix(into.hash, value.charCodeAt(i));
+    into.chars += value.length + 2;
+  } else if (Array.isArray(value)) {
+    into.hash = mix(into.hash, 91);
+    into.chars += 1 + Math.max(1, value.length);
+    for (const item of value) print(item, into);
+  } else if (typeof value === "object" && value !== null) {
+    into.hash = mix(into.hash, 123);
+    const keys = Object.keys(value);
+    into.chars += 1 + Math.max(1, keys.length);
+    for (const key of keys) {
+      print(key, into);
+      into.chars += 1;
+      print((value as Json)[key], into);
+    }
+  } else {
+    const text = String(value ?? null);
+    for (let i = 0; i < text.length; i++) into.hash = mix(into.hash, text.charCodeAt(i));
+    into.chars += text.length;
+  }
+  return into;
 }
 
 /**
- * Prints of the tools and system prompt calls send, kept per value: an app sends the same few again and
- * again, and serialising and hashing a 10 KB prompt on every call costs more than the rest of a call's
- * telemetry. Objects are kept by identity (weakly) and read again when an array's length changed; a part
- * changed in place otherwise keeps its print, which only skews this estimate. Strings are kept by value,
- * a bounded number and size of them.
+ * Prints of the tools and system prompt calls send. Objects are kept by identity (weakly), as apps send the
+ * same few again and again, and printed again when an array's length changed; a part changed in place
+ * otherwise keeps its print, which only skews this estimate.
  */
 class Prints {
   readonly #objects = new WeakMap<object, Print>();
-  readonly #strings = new Map<string, Print>();
-  #stringChars = 0;
 
   of(value: unknown): Print {
-    if (value === undefined || value === null) return NULL_PRINT;
-    if (typeof value === "string") {
-      let p = this.#strings.get(value);
-      if (!p) {
-        p = print(value);
-        if (this.#strings.size >= MAX_STRINGS || this.#stringChars + value.length > MAX_STRING_CHARS) {
-          this.#strings.clear();
-          this.#stringChars = 0;
-        }
-        this.#strings.set(value, p);
-        this.#stringChars += value.length;
-      }
-      return p;
-    }
-    if (typeof value !== "object") return print(value);
+    if (typeof value !== "object" || value === null) return print(value);
+    const items = Array.isArray(value) ? value.length : -1;
     let p = this.#objects.get(value);
-    if (!p || p.items !== (Array.isArray(value) ? value.length : -1)) {
-      p = print(value);
+    if (!p || p.items !== items) {
+      p = { ...print(value), items };
       this.#objects.set(value, p);
     }
     return p;
@@ -88,7 +97,7 @@ export class MissedCacheDetector {
     // the characters of JSON.stringify([model, tools, system]): the three parts, two commas, two brackets
     const tokens = Math.floor((name.chars + tools.chars + system.chars + 4) / CHARS_PER_TOKEN);
     if (tokens < minCacheableTokens(model)) return 0;
-    const key = `${name.hash}${tools.hash}${system.hash}`;
+    const key = `${name.hash} ${tools.hash} ${system.hash} ${tools.chars} ${system.chars}`;
     const last = this.#seen.get(key);
     this.#seen.delete(key);
     this.#seen.set(key, now);
