@@ -1,6 +1,6 @@
 import { isAbortError } from "@ballast/intercept";
 import { PRICE_TABLE, type PriceTable, resolvePriceEntry } from "@ballast/pricing";
-import { type Context, context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   InstrumentationBase,
   type InstrumentationConfig,

@@ -57,33 +57,14 @@ function print(value: unknown, into: Print = { hash: 2166136261, chars: 0, items
 }
 
 /**
- * Prints of the tools and system prompt calls send. Objects are kept by identity (weakly), as apps send the
- * same few again and again, and printed again when an array's length changed; a part changed in place
- * otherwise keeps its print, which only skews this estimate.
- */
-class Prints {
-  readonly #objects = new WeakMap<object, Print>();
-
-  of(value: unknown): Print {
-    if (typeof value !== "object" || value === null) return print(value);
-    const items = Array.isArray(value) ? value.length : -1;
-    let p = this.#objects.get(value);
-    if (!p || p.items !== items) {
-      p = { ...print(value), items };
-      this.#objects.set(value, p);
-    }
-    return p;
-  }
-}
-
-/**
  * Spots the prompt-cache opportunity peers do not report: the same tools + system prefix, long enough
  * to be cached, sent again within 5 minutes without any `cache_control`. Returns the prefix's
  * estimated tokens when the request repeats such a prefix, else 0.
  */
 export class MissedCacheDetector {
   readonly #seen = new Map<string, number>();
-  readonly #prints = new Prints();
+  // prints of the tools and system prompts calls send, by identity: apps send the same few again and again
+  readonly #prints = new WeakMap<object, Print>();
 
   /** `minCacheableTokens` is asked only for a request that has a prefix without `cache_control`. */
   check(body: Json, model: string, now: number, minCacheableTokens: (model: string) => number): number {
@@ -91,9 +72,9 @@ export class MissedCacheDetector {
     if (body.tools === undefined && body.system === undefined) return 0;
     if (body.cache_control != null || hasCacheControl(body.tools) || hasCacheControl(body.system)) return 0;
     if (Array.isArray(body.messages) && body.messages.some((m) => hasCacheControl((m as Json)?.content))) return 0;
-    const name = this.#prints.of(body.model);
-    const tools = this.#prints.of(body.tools);
-    const system = this.#prints.of(body.system);
+    const name = this.#print(body.model);
+    const tools = this.#print(body.tools);
+    const system = this.#print(body.system);
     // the characters of JSON.stringify([model, tools, system]): the three parts, two commas, two brackets
     const tokens = Math.floor((name.chars + tools.chars + system.chars + 4) / CHARS_PER_TOKEN);
     if (tokens < minCacheableTokens(model)) return 0;
@@ -106,5 +87,17 @@ export class MissedCacheDetector {
       if (oldest !== undefined) this.#seen.delete(oldest);
     }
     return last !== undefined && now - last <= WINDOW_MS ? tokens : 0;
+  }
+
+  /** An object is printed again when its array length changed; one changed in place otherwise keeps its print. */
+  #print(value: unknown): Print {
+    if (typeof value !== "object" || value === null) return print(value);
+    const items = Array.isArray(value) ? value.length : -1;
+    let p = this.#prints.get(value);
+    if (!p || p.items !== items) {
+      p = { ...print(value), items };
+      this.#prints.set(value, p);
+    }
+    return p;
   }
 }
