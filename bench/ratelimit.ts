@@ -182,6 +182,7 @@ const memory = M / ((performance.now() - started) / 1000);
 console.log(
   `ratelimit: node ${process.version}, ${N} decisions, ${C} in flight, one Redis connection, median of ${ROUNDS} rounds`,
 );
+console.log("");
 console.log(
   "| decisions/s | @ballast/ratelimit | rate-limiter-flexible | ratio | target | Redis µs per decision: ballast | rate-limiter-flexible |",
 );
