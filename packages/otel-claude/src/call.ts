@@ -13,41 +13,7 @@ import { attributionFrom } from "./attribution.js";
 import { failedOnce } from "./diag-once.js";
 import { addCostAttributes, usageFromAttributes, warnUnpriced } from "./enrich.js";
 import type { CallMetrics } from "./metrics.js";
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_FEATURE,
-  ATTR_FINISH_REASONS,
-  ATTR_INPUT_MESSAGES,
-  ATTR_OPERATION,
-  ATTR_OUTPUT_MESSAGES,
-  ATTR_PROVIDER,
-  ATTR_REQUEST_ID,
-  ATTR_REQUEST_MAX_TOKENS,
-  ATTR_REQUEST_MODEL,
-  ATTR_REQUEST_STREAM,
-  ATTR_REQUEST_TEMPERATURE,
-  ATTR_REQUEST_TOP_K,
-  ATTR_REQUEST_TOP_P,
-  ATTR_RESEND_COUNT,
-  ATTR_RESPONSE_CACHE,
-  ATTR_RESPONSE_ID,
-  ATTR_RESPONSE_MODEL,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  ATTR_STOP_REASON,
-  ATTR_SYSTEM_INSTRUCTIONS,
-  ATTR_TTFC,
-  ATTR_USAGE_1H,
-  ATTR_USAGE_5M,
-  ATTR_USAGE_CACHE_CREATION,
-  ATTR_USAGE_CACHE_READ,
-  ATTR_USAGE_CACHE_WRITE,
-  ATTR_USAGE_INPUT,
-  ATTR_USAGE_OUTPUT,
-  ATTR_USER_ID,
-  RESPONSE_REPLAYED,
-  SPAN_CREATE,
-} from "./semconv.js";
+import * as semconv from "./semconv.js";
 import type { StreamEnd } from "./stream-observer.js";
 
 type Json = Record<string, unknown>;
@@ -108,9 +74,9 @@ const CALL_KEY = Symbol.for("ballast.claude.call");
 
 /** sampling parameters the SDK's span leaves out: attribute and body field */
 const SAMPLING = [
-  [ATTR_REQUEST_TEMPERATURE, "temperature"],
-  [ATTR_REQUEST_TOP_P, "top_p"],
-  [ATTR_REQUEST_TOP_K, "top_k"],
+  [semconv.ATTR_REQUEST_TEMPERATURE, "temperature"],
+  [semconv.ATTR_REQUEST_TOP_P, "top_p"],
+  [semconv.ATTR_REQUEST_TOP_K, "top_k"],
 ] as const;
 
 /** The call being made in `ctx`, for the span processor to attribute the SDK's own span. */
@@ -123,8 +89,8 @@ function serverOf(baseURL: unknown): Attributes {
   try {
     const url = new URL(String(baseURL));
     return {
-      [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      [ATTR_SERVER_PORT]: url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443,
+      [semconv.ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      [semconv.ATTR_SERVER_PORT]: url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443,
     };
   } catch {
     return {};
@@ -218,13 +184,13 @@ export class ClaudeCall {
   requestAttributes(): Attributes {
     const body = this.#body;
     const req: Attributes = {
-      [ATTR_OPERATION]: "chat",
-      [ATTR_PROVIDER]: this.provider,
-      [ATTR_REQUEST_MODEL]: this.model,
+      [semconv.ATTR_OPERATION]: "chat",
+      [semconv.ATTR_PROVIDER]: this.provider,
+      [semconv.ATTR_REQUEST_MODEL]: this.model,
       ...serverOf(this.#client.baseURL),
     };
-    if (typeof body.max_tokens === "number") req[ATTR_REQUEST_MAX_TOKENS] = body.max_tokens;
-    if (this.stream) req[ATTR_REQUEST_STREAM] = true;
+    if (typeof body.max_tokens === "number") req[semconv.ATTR_REQUEST_MAX_TOKENS] = body.max_tokens;
+    if (this.stream) req[semconv.ATTR_REQUEST_STREAM] = true;
     return req;
   }
 
@@ -239,15 +205,15 @@ export class ClaudeCall {
     const none = (o: object) => Object.keys(o).length === 0;
     if (none(sampled) && !this.userId && !this.feature && none(this.extraAttributes)) return undefined;
     const a: Attributes = { ...this.extraAttributes };
-    if (this.userId) a[ATTR_USER_ID] = this.userId;
-    if (this.feature) a[ATTR_FEATURE] = this.feature;
+    if (this.userId) a[semconv.ATTR_USER_ID] = this.userId;
+    if (this.feature) a[semconv.ATTR_FEATURE] = this.feature;
     return Object.assign(a, sampled);
   }
 
   /** Our own span, shaped like the SDK's native one, for SDK versions that trace nothing. */
   startOwnSpan(): void {
     this.span = this.#settings.tracer.startSpan(
-      SPAN_CREATE,
+      semconv.SPAN_CREATE,
       { kind: SpanKind.CLIENT, attributes: { ...this.requestAttributes(), ...this.startAttributes() } },
       this.context,
     );
@@ -269,11 +235,11 @@ export class ClaudeCall {
       this.#streamResponse = response;
       this.#controller = controller;
     }
-    const cached = (response as Record<symbol, unknown> | undefined)?.[RESPONSE_REPLAYED];
+    const cached = (response as Record<symbol, unknown> | undefined)?.[semconv.RESPONSE_REPLAYED];
     if (typeof cached === "string") {
       this.#responseCache = cached;
       // now, while the SDK's span is open: ClaudeSpanProcessor then leaves it unpriced
-      if (this.span?.isRecording()) this.span.setAttribute(ATTR_RESPONSE_CACHE, cached);
+      if (this.span?.isRecording()) this.span.setAttribute(semconv.ATTR_RESPONSE_CACHE, cached);
     }
   }
 
@@ -334,7 +300,7 @@ export class ClaudeCall {
     if (typeof failedId === "string" && failedId) this.#requestId ??= failedId;
     if (this.#requestId === undefined && this.#streamResponse) {
       // The SDK's recording span has it from the headers already; read them only without one.
-      const onSpan = (this.span as { attributes?: Attributes } | undefined)?.attributes?.[ATTR_REQUEST_ID];
+      const onSpan = (this.span as { attributes?: Attributes } | undefined)?.attributes?.[semconv.ATTR_REQUEST_ID];
       if (typeof onSpan === "string") this.#requestId = onSpan;
       else this.requestIdFrom(this.#streamResponse);
     }
@@ -362,12 +328,12 @@ export class ClaudeCall {
     this.#finished = true;
     const a = span.attributes;
     this.#usage = usageFromAttributes(a) as Json | undefined;
-    this.#stopReason = text(a[ATTR_STOP_REASON]);
-    this.#responseModel = text(a[ATTR_RESPONSE_MODEL]);
-    this.#requestId = text(a[ATTR_REQUEST_ID]);
-    const ttfc = a[ATTR_TTFC];
+    this.#stopReason = text(a[semconv.ATTR_STOP_REASON]);
+    this.#responseModel = text(a[semconv.ATTR_RESPONSE_MODEL]);
+    this.#requestId = text(a[semconv.ATTR_REQUEST_ID]);
+    const ttfc = a[semconv.ATTR_TTFC];
     if (typeof ttfc === "number") this.#ttftMs = ttfc * 1000;
-    const resends = a[ATTR_RESEND_COUNT];
+    const resends = a[semconv.ATTR_RESEND_COUNT];
     this.attempts = 1 + (typeof resends === "number" ? resends : 0);
     const code = span.status?.code;
     const outcome: StreamEnd =
@@ -378,7 +344,7 @@ export class ClaudeCall {
           : this.stream && this.#controller?.signal.aborted === false
             ? "abandoned"
             : "aborted";
-    this.#recordOnce(outcome, outcome === "failed" ? (text(a[ATTR_ERROR_TYPE]) ?? "client_error") : undefined);
+    this.#recordOnce(outcome, outcome === "failed" ? (text(a[semconv.ATTR_ERROR_TYPE]) ?? "client_error") : undefined);
   }
 
   #recordOnce(outcome: StreamEnd, errType: string | undefined): void {
@@ -482,11 +448,11 @@ export class ClaudeCall {
   /** finish_reasons, the semconv aliases of the cache-write count, and the cost (TELEMETRY.md). */
   #enrichment(priced: CallPrice | undefined, write: number): Attributes {
     const a: Attributes = {};
-    if (this.#stopReason) a[ATTR_FINISH_REASONS] = [this.#stopReason];
-    if (this.#responseCache) a[ATTR_RESPONSE_CACHE] = this.#responseCache;
+    if (this.#stopReason) a[semconv.ATTR_FINISH_REASONS] = [this.#stopReason];
+    if (this.#responseCache) a[semconv.ATTR_RESPONSE_CACHE] = this.#responseCache;
     else if (this.#usage) {
-      a[ATTR_USAGE_CACHE_WRITE] = write;
-      a[ATTR_USAGE_CACHE_CREATION] = write;
+      a[semconv.ATTR_USAGE_CACHE_WRITE] = write;
+      a[semconv.ATTR_USAGE_CACHE_CREATION] = write;
       addCostAttributes(a, priced);
     }
     return a;
@@ -501,22 +467,22 @@ export class ClaudeCall {
   ): void {
     const span = this.span as Span;
     const a: Attributes = { ...enrichment };
-    if (this.#responseId) a[ATTR_RESPONSE_ID] = this.#responseId;
-    if (this.#responseModel) a[ATTR_RESPONSE_MODEL] = this.#responseModel;
-    if (this.#requestId) a[ATTR_REQUEST_ID] = this.#requestId;
-    if (this.#stopReason) a[ATTR_STOP_REASON] = this.#stopReason;
-    if (this.#ttftMs !== undefined) a[ATTR_TTFC] = this.#ttftMs / 1000;
-    if (this.attempts > 1) a[ATTR_RESEND_COUNT] = this.attempts - 1;
+    if (this.#responseId) a[semconv.ATTR_RESPONSE_ID] = this.#responseId;
+    if (this.#responseModel) a[semconv.ATTR_RESPONSE_MODEL] = this.#responseModel;
+    if (this.#requestId) a[semconv.ATTR_REQUEST_ID] = this.#requestId;
+    if (this.#stopReason) a[semconv.ATTR_STOP_REASON] = this.#stopReason;
+    if (this.#ttftMs !== undefined) a[semconv.ATTR_TTFC] = this.#ttftMs / 1000;
+    if (this.attempts > 1) a[semconv.ATTR_RESEND_COUNT] = this.attempts - 1;
     if (this.#usage) {
-      a[ATTR_USAGE_INPUT] = t.input + t.read + t.w5m + t.w1h;
-      a[ATTR_USAGE_OUTPUT] = t.output;
-      a[ATTR_USAGE_CACHE_READ] = t.read;
-      a[ATTR_USAGE_5M] = t.w5m;
-      a[ATTR_USAGE_1H] = t.w1h;
+      a[semconv.ATTR_USAGE_INPUT] = t.input + t.read + t.w5m + t.w1h;
+      a[semconv.ATTR_USAGE_OUTPUT] = t.output;
+      a[semconv.ATTR_USAGE_CACHE_READ] = t.read;
+      a[semconv.ATTR_USAGE_5M] = t.w5m;
+      a[semconv.ATTR_USAGE_1H] = t.w1h;
     }
     span.setAttributes(a);
     if (errType) {
-      span.setAttribute(ATTR_ERROR_TYPE, errType);
+      span.setAttribute(semconv.ATTR_ERROR_TYPE, errType);
       span.setStatus({ code: SpanStatusCode.ERROR });
     } else if (outcome === "completed") span.setStatus({ code: SpanStatusCode.OK });
     span.end();
@@ -529,9 +495,9 @@ export class ClaudeCall {
       if (value !== undefined)
         span.setAttribute(key, truncate(typeof value === "string" ? value : JSON.stringify(value), max));
     };
-    put(ATTR_SYSTEM_INSTRUCTIONS, this.#body.system);
-    put(ATTR_INPUT_MESSAGES, this.#body.messages);
-    if (this.#content) put(ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
+    put(semconv.ATTR_SYSTEM_INSTRUCTIONS, this.#body.system);
+    put(semconv.ATTR_INPUT_MESSAGES, this.#body.messages);
+    if (this.#content) put(semconv.ATTR_OUTPUT_MESSAGES, [{ role: "assistant", parts: this.#content }]);
   }
 }
 

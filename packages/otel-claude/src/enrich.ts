@@ -1,22 +1,7 @@
 import { type CallPrice, type PriceTable, priceCall, type UsageLike } from "@ballast/pricing";
 import type { Attributes } from "@opentelemetry/api";
 import { warnOnce } from "./diag-once.js";
-import {
-  ATTR_CACHE_SAVINGS,
-  ATTR_COST,
-  ATTR_FINISH_REASONS,
-  ATTR_PRICING_MODEL,
-  ATTR_REQUEST_MODEL,
-  ATTR_RESPONSE_MODEL,
-  ATTR_STOP_REASON,
-  ATTR_USAGE_1H,
-  ATTR_USAGE_5M,
-  ATTR_USAGE_CACHE_CREATION,
-  ATTR_USAGE_CACHE_READ,
-  ATTR_USAGE_CACHE_WRITE,
-  ATTR_USAGE_INPUT,
-  ATTR_USAGE_OUTPUT,
-} from "./semconv.js";
+import * as semconv from "./semconv.js";
 
 /** Says once per model that its calls carry no cost. */
 const unpriced = new Set<string>();
@@ -37,18 +22,18 @@ const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0
 
 /** The API's `usage` back from a span's attributes (`gen_ai.usage.input_tokens` includes cached tokens). */
 export function usageFromAttributes(a: Attributes): UsageLike | undefined {
-  if (a[ATTR_USAGE_INPUT] === undefined && a[ATTR_USAGE_OUTPUT] === undefined) return undefined;
-  const read = num(a[ATTR_USAGE_CACHE_READ]);
-  const write = num(a[ATTR_USAGE_CACHE_WRITE] ?? a[ATTR_USAGE_CACHE_CREATION]);
+  if (a[semconv.ATTR_USAGE_INPUT] === undefined && a[semconv.ATTR_USAGE_OUTPUT] === undefined) return undefined;
+  const read = num(a[semconv.ATTR_USAGE_CACHE_READ]);
+  const write = num(a[semconv.ATTR_USAGE_CACHE_WRITE] ?? a[semconv.ATTR_USAGE_CACHE_CREATION]);
   return {
-    input_tokens: Math.max(0, num(a[ATTR_USAGE_INPUT]) - read - write),
+    input_tokens: Math.max(0, num(a[semconv.ATTR_USAGE_INPUT]) - read - write),
     cache_read_input_tokens: read,
     cache_creation_input_tokens: write,
     cache_creation: {
-      ephemeral_5m_input_tokens: num(a[ATTR_USAGE_5M]),
-      ephemeral_1h_input_tokens: num(a[ATTR_USAGE_1H]),
+      ephemeral_5m_input_tokens: num(a[semconv.ATTR_USAGE_5M]),
+      ephemeral_1h_input_tokens: num(a[semconv.ATTR_USAGE_1H]),
     },
-    output_tokens: num(a[ATTR_USAGE_OUTPUT]),
+    output_tokens: num(a[semconv.ATTR_USAGE_OUTPUT]),
   };
 }
 
@@ -58,15 +43,16 @@ export function usageFromAttributes(a: Attributes): UsageLike | undefined {
  */
 export function enrichmentAttributes(a: Attributes, table: PriceTable | undefined, batch = false): Attributes {
   const out: Attributes = {};
-  const stop = a[ATTR_STOP_REASON];
-  if (typeof stop === "string" && a[ATTR_FINISH_REASONS] === undefined) out[ATTR_FINISH_REASONS] = [stop];
-  const write = a[ATTR_USAGE_CACHE_WRITE] ?? a[ATTR_USAGE_CACHE_CREATION];
+  const stop = a[semconv.ATTR_STOP_REASON];
+  if (typeof stop === "string" && a[semconv.ATTR_FINISH_REASONS] === undefined)
+    out[semconv.ATTR_FINISH_REASONS] = [stop];
+  const write = a[semconv.ATTR_USAGE_CACHE_WRITE] ?? a[semconv.ATTR_USAGE_CACHE_CREATION];
   if (typeof write === "number") {
-    out[ATTR_USAGE_CACHE_WRITE] = write;
-    out[ATTR_USAGE_CACHE_CREATION] = write;
+    out[semconv.ATTR_USAGE_CACHE_WRITE] = write;
+    out[semconv.ATTR_USAGE_CACHE_CREATION] = write;
   }
   const usage = usageFromAttributes(a);
-  const model = a[ATTR_RESPONSE_MODEL] ?? a[ATTR_REQUEST_MODEL];
+  const model = a[semconv.ATTR_RESPONSE_MODEL] ?? a[semconv.ATTR_REQUEST_MODEL];
   if (!usage || typeof model !== "string") return out;
   const price = priceCall({ model, usage, batch }, table);
   if (!price) warnUnpriced(model);
@@ -76,9 +62,9 @@ export function enrichmentAttributes(a: Attributes, table: PriceTable | undefine
 /** Adds to `a` the cost attributes of a call priced (or not) already: no second pricing of the same call. */
 export function addCostAttributes(a: Attributes, price: CallPrice | undefined): Attributes {
   if (price) {
-    a[ATTR_COST] = price.usd;
-    a[ATTR_CACHE_SAVINGS] = price.cacheSavingsUsd;
+    a[semconv.ATTR_COST] = price.usd;
+    a[semconv.ATTR_CACHE_SAVINGS] = price.cacheSavingsUsd;
   }
-  a[ATTR_PRICING_MODEL] = price ? price.priceId : "unknown";
+  a[semconv.ATTR_PRICING_MODEL] = price ? price.priceId : "unknown";
   return a;
 }

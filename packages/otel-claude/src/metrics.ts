@@ -1,29 +1,7 @@
 import type { CallPrice, TokenCounts } from "@ballast/pricing";
 import type { Attributes, Context, Histogram, Meter } from "@opentelemetry/api";
 import { failedOnce, failureCounts, guard } from "./diag-once.js";
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_FEATURE,
-  ATTR_OPERATION,
-  ATTR_PROVIDER,
-  ATTR_REQUEST_MODEL,
-  ATTR_REQUEST_STREAM,
-  ATTR_RESPONSE_MODEL,
-  ATTR_STOP_REASON,
-  ATTR_TELEMETRY_STEP,
-  ATTR_TOKEN_KIND,
-  ATTR_TOKEN_TYPE,
-  DURATION_BUCKETS,
-  METRIC_CACHE_SAVINGS,
-  METRIC_COST,
-  METRIC_DURATION,
-  METRIC_MISSED_SAVINGS,
-  METRIC_TELEMETRY_FAILURES,
-  METRIC_TOKEN_USAGE,
-  METRIC_TOKENS,
-  METRIC_TTFC,
-  TOKEN_BUCKETS,
-} from "./semconv.js";
+import * as semconv from "./semconv.js";
 
 interface Series {
   attributes: Attributes;
@@ -64,9 +42,9 @@ export class SumCounter {
       this.#series.set(OVERFLOW, series);
       return series;
     }
-    const attributes: Attributes = { [ATTR_REQUEST_MODEL]: model };
-    if (feature) attributes[ATTR_FEATURE] = feature;
-    if (kind) attributes[ATTR_TOKEN_KIND] = kind;
+    const attributes: Attributes = { [semconv.ATTR_REQUEST_MODEL]: model };
+    if (feature) attributes[semconv.ATTR_FEATURE] = feature;
+    if (kind) attributes[semconv.ATTR_TOKEN_KIND] = kind;
     series = { attributes, value: 0 };
     this.#series.set(key, series);
     return series;
@@ -96,14 +74,18 @@ export interface CallFigures {
 
 /** The labels of a call's points (TELEMETRY.md): time to first chunk, token usage, duration. */
 function labelsOf(c: CallFigures): { ttfc: Attributes; op: Attributes; duration: Attributes } {
-  const ttfc: Attributes = { [ATTR_OPERATION]: "chat", [ATTR_PROVIDER]: c.provider, [ATTR_REQUEST_MODEL]: c.model };
-  if (c.feature) ttfc[ATTR_FEATURE] = c.feature;
+  const ttfc: Attributes = {
+    [semconv.ATTR_OPERATION]: "chat",
+    [semconv.ATTR_PROVIDER]: c.provider,
+    [semconv.ATTR_REQUEST_MODEL]: c.model,
+  };
+  if (c.feature) ttfc[semconv.ATTR_FEATURE] = c.feature;
   const op: Attributes = { ...ttfc };
-  if (c.responseModel) op[ATTR_RESPONSE_MODEL] = c.responseModel;
-  if (c.stream) op[ATTR_REQUEST_STREAM] = true;
+  if (c.responseModel) op[semconv.ATTR_RESPONSE_MODEL] = c.responseModel;
+  if (c.stream) op[semconv.ATTR_REQUEST_STREAM] = true;
   const duration: Attributes = { ...op };
-  if (c.errorType) duration[ATTR_ERROR_TYPE] = c.errorType;
-  if (c.stopReason) duration[ATTR_STOP_REASON] = c.stopReason;
+  if (c.errorType) duration[semconv.ATTR_ERROR_TYPE] = c.errorType;
+  if (c.stopReason) duration[semconv.ATTR_STOP_REASON] = c.stopReason;
   return { ttfc, op, duration };
 }
 
@@ -118,48 +100,48 @@ export class CallMetrics {
   readonly #missedSavings: SumCounter;
 
   constructor(meter: Meter) {
-    this.#duration = meter.createHistogram(METRIC_DURATION, {
+    this.#duration = meter.createHistogram(semconv.METRIC_DURATION, {
       description: "Duration of Claude API calls",
       unit: "s",
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      advice: { explicitBucketBoundaries: semconv.DURATION_BUCKETS },
     });
-    this.#tokenUsage = meter.createHistogram(METRIC_TOKEN_USAGE, {
+    this.#tokenUsage = meter.createHistogram(semconv.METRIC_TOKEN_USAGE, {
       description: "Tokens per Claude API call (input includes cached tokens)",
       unit: "{token}",
-      advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+      advice: { explicitBucketBoundaries: semconv.TOKEN_BUCKETS },
     });
-    this.#ttfc = meter.createHistogram(METRIC_TTFC, {
+    this.#ttfc = meter.createHistogram(semconv.METRIC_TTFC, {
       description: "Time from request to the first content chunk of a streamed reply",
       unit: "s",
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      advice: { explicitBucketBoundaries: semconv.DURATION_BUCKETS },
     });
     const counter = (name: string, description: string, unit: string) =>
       new SumCounter(meter, name, { description, unit });
     this.#tokens = counter(
-      METRIC_TOKENS,
+      semconv.METRIC_TOKENS,
       "Claude tokens by kind: input (uncached), cache_read, cache_write_5m, cache_write_1h, output",
       "{token}",
     );
-    this.#cost = counter(METRIC_COST, "USD spent on Claude calls, by token kind", "USD");
+    this.#cost = counter(semconv.METRIC_COST, "USD spent on Claude calls, by token kind", "USD");
     this.#cacheSavings = counter(
-      METRIC_CACHE_SAVINGS,
+      semconv.METRIC_CACHE_SAVINGS,
       "USD that prompt-cache reads saved against the input price",
       "USD",
     );
     this.#missedSavings = counter(
-      METRIC_MISSED_SAVINGS,
+      semconv.METRIC_MISSED_SAVINGS,
       "USD cache reads would have saved on repeated, cacheable prefixes sent without cache_control",
       "USD",
     );
     // Asynchronous: counting a failure never calls into a meter, which may be what failed.
-    guard(`creating ${METRIC_TELEMETRY_FAILURES}`, () =>
+    guard(`creating ${semconv.METRIC_TELEMETRY_FAILURES}`, () =>
       meter
-        .createObservableCounter(METRIC_TELEMETRY_FAILURES, {
+        .createObservableCounter(semconv.METRIC_TELEMETRY_FAILURES, {
           description: "Steps of recording Claude calls that failed (the calls went on without them), by step",
           unit: "{failure}",
         })
         .addCallback((result) => {
-          for (const [step, times] of failureCounts()) result.observe(times, { [ATTR_TELEMETRY_STEP]: step });
+          for (const [step, times] of failureCounts()) result.observe(times, { [semconv.ATTR_TELEMETRY_STEP]: step });
         }),
     );
   }
@@ -171,8 +153,8 @@ export class CallMetrics {
     const t = c.tokens;
     if (t) {
       const input = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
-      point(this.#tokenUsage, input, { ...labels.op, [ATTR_TOKEN_TYPE]: "input" }, c.context);
-      point(this.#tokenUsage, t.output, { ...labels.op, [ATTR_TOKEN_TYPE]: "output" }, c.context);
+      point(this.#tokenUsage, input, { ...labels.op, [semconv.ATTR_TOKEN_TYPE]: "input" }, c.context);
+      point(this.#tokenUsage, t.output, { ...labels.op, [semconv.ATTR_TOKEN_TYPE]: "output" }, c.context);
       const usd = c.priced?.breakdown;
       const byKind: Array<[string, number, number | undefined]> = [
         ["input", t.input, usd?.input],
