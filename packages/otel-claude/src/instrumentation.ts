@@ -12,6 +12,7 @@ import { failedOnce, guard } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ModelLabels } from "./model-labels.js";
+import { sdkModulesInUse } from "./sdk-module.js";
 import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
 import { watchSpan } from "./span-processor.js";
 import { observeStream } from "./stream-observer.js";
@@ -34,6 +35,13 @@ const fetchWrapped = new WeakSet<object>();
 const metricsOf = new WeakMap<object, CallMetrics>();
 const manualModules = new WeakMap<object, Set<unknown>>();
 const settingsOf = new WeakMap<object, CallSettings>();
+const constructed = new WeakSet<object>();
+let loaderHooks = false;
+
+/** `register`'s loader hooks patch the SDK as the app imports it: instrumentations made from now on leave it to them. */
+export function useLoaderHooks(): void {
+  loaderHooks = true;
+}
 
 type Json = Record<string, unknown>;
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
@@ -82,6 +90,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   constructor(config: ClaudeInstrumentationConfig = {}) {
     super("@ballast/otel-claude", VERSION, validate(config));
+    constructed.add(this);
+    if (this.isEnabled()) this.#patchImported();
   }
 
   override setConfig(config: ClaudeInstrumentationConfig = {}): void {
@@ -121,7 +131,19 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   override enable(): void {
     super.enable();
+    // the base class's constructor enables it before this class's private methods exist
+    if (!constructed.has(this)) return;
     for (const sdk of manualModules.get(this) ?? []) this.#patch(sdk);
+    this.#patchImported();
+  }
+
+  /**
+   * An ESM app's `import` of the SDK passes the require hook by, as does a `require` made before this: those
+   * modules are patched here. Under the loader hooks (`register`) none is loaded here first: the app's hooked
+   * import would be another copy.
+   */
+  #patchImported(): void {
+    if (!loaderHooks) for (const sdk of sdkModulesInUse()) this.manuallyInstrument(sdk);
   }
 
   override disable(): void {

@@ -22,7 +22,7 @@ import {
   SimpleSpanProcessor,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
-import { ClaudeInstrumentation } from "./instrumentation.js";
+import { ClaudeInstrumentation, useLoaderHooks } from "./instrumentation.js";
 import { ClaudeSpanProcessor } from "./span-processor.js";
 
 const list = (name: string) =>
@@ -79,6 +79,7 @@ function sdkAlreadyRegistered(): boolean {
 // ESM apps: patch `import`s of @anthropic-ai/sdk too (CommonJS `require` is hooked by the SDK itself).
 registerLoaderHook("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
 
+useLoaderHooks();
 const instrumentation = new ClaudeInstrumentation();
 if (sdkAlreadyRegistered()) {
   registerInstrumentations({ instrumentations: [instrumentation] });
