@@ -2,16 +2,13 @@
 // the root README's quick starts run there as written, every package loads from ESM and CJS, and the
 // zero-code set-up exports what it promises.
 import { execFile, spawn } from "node:child_process";
-import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type MockClaude, startMockClaude } from "@ballast/claude-mock";
-import { type RedisService, startRedis } from "@ballast/test-services";
+import { type OtlpReceiver, type RedisService, startOtlpReceiver, startRedis } from "@ballast/test-services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -136,24 +133,13 @@ function node(dir: string, args: string[], env: Record<string, string> = {}): Pr
   });
 }
 
-/** An OTLP/HTTP JSON receiver: the bodies posted to each signal's path. */
-async function startReceiver() {
-  const bodies: Record<string, string[]> = { "/v1/traces": [], "/v1/logs": [], "/v1/metrics": [] };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      bodies[req.url ?? ""]?.push(body);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end("{}");
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((r) => server.close(r)) };
+/** A priced Claude span, the call metrics and the call log record reached `receiver` from `file`. */
+function expectExported(receiver: OtlpReceiver, file: string): void {
+  const text = (path: keyof OtlpReceiver["bodies"]) => receiver.bodies[path].join("\n");
+  expect(text("/v1/traces"), file).toContain("anthropic.messages.create");
+  expect(text("/v1/traces"), file).toContain("gen_ai.usage.cost");
+  expect(text("/v1/metrics"), file).toContain("gen_ai.client.operation.duration");
+  expect(text("/v1/logs"), file).toContain("ballast.claude.call");
 }
 
 describe.each(APPS)("a fresh app: $name", (app) => {
@@ -194,7 +180,7 @@ describe.each(APPS)("a fresh app: $name", (app) => {
     const fixtures = fileURLToPath(new URL("../../otel-claude/test/fixtures/", import.meta.url));
     for (const file of ["app.mjs", "app.cjs"]) {
       cpSync(join(fixtures, file), join(dir, file));
-      const receiver = await startReceiver();
+      const receiver = await startOtlpReceiver();
       try {
         const out = await node(dir, ["--import", "@ballast/otel-claude/register", file], {
           MOCK_URL: mock.url,
@@ -204,11 +190,7 @@ describe.each(APPS)("a fresh app: $name", (app) => {
           OTEL_SERVICE_NAME: "fresh-app",
         });
         expect(out).toContain("done");
-        const all = (path: string) => receiver.bodies[path]!.join("\n");
-        expect(all("/v1/traces"), file).toContain("anthropic.messages.create");
-        expect(all("/v1/traces"), file).toContain("gen_ai.usage.cost");
-        expect(all("/v1/metrics"), file).toContain("gen_ai.client.operation.duration");
-        expect(all("/v1/logs"), file).toContain("ballast.claude.call");
+        expectExported(receiver, file);
       } finally {
         await receiver.close();
       }
@@ -219,7 +201,7 @@ describe.each(APPS)("a fresh app: $name", (app) => {
     cpSync(fileURLToPath(new URL("fixtures/own-sdk.cjs", import.meta.url)), join(dir, "own-sdk.cjs"));
     writeFileSync(join(dir, "own-sdk.mts"), ownSdkExample());
     for (const file of ["own-sdk.mts", "own-sdk.cjs"]) {
-      const receiver = await startReceiver();
+      const receiver = await startOtlpReceiver();
       try {
         const out = await node(dir, [file], {
           ANTHROPIC_BASE_URL: mock.url,
@@ -232,10 +214,7 @@ describe.each(APPS)("a fresh app: $name", (app) => {
         const record = JSON.parse(out.split("\n").find((line) => line.startsWith("{")) ?? "null");
         expect(record, `${file}: onCall`).toMatchObject({ user_id: "user_abc", feature: "support_chat" });
         expect(record.cost_usd, file).toBeGreaterThan(0);
-        const all = (path: string) => receiver.bodies[path]!.join("\n");
-        expect(all("/v1/traces"), file).toContain("gen_ai.usage.cost");
-        expect(all("/v1/metrics"), file).toContain("gen_ai.client.operation.duration");
-        expect(all("/v1/logs"), file).toContain("ballast.claude.call");
+        expectExported(receiver, file);
       } finally {
         await receiver.close();
       }

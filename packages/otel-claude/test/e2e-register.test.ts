@@ -4,31 +4,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startMockClaude } from "@ballast/claude-mock";
-import { startVictoriaMetrics } from "@ballast/test-services";
+import { type OtlpReceiver, startOtlpReceiver, startVictoriaMetrics } from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const API_KEY = "sk-ant-api03-E2E-SECRET-must-never-leave-the-process";
-
-/** An OTLP/HTTP JSON receiver for traces and logs. */
-async function startReceiver() {
-  const bodies: Record<string, string[]> = { "/v1/traces": [], "/v1/logs": [], "/v1/metrics": [] };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => {
-      body += c;
-    });
-    req.on("end", () => {
-      bodies[req.url ?? ""]?.push(body);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end("{}");
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((r) => server.close(r)) };
-}
 
 type OtlpAttr = { key: string; value: Record<string, unknown> };
 const attrs = (list: OtlpAttr[] = []) =>
@@ -79,7 +59,7 @@ const jsonOtlp = (url: string) => ({
 
 describe("zero-code register, when the process is stopped or nothing listens", () => {
   it("flushes spans, metrics and log records on SIGTERM, then ends as SIGTERM ends it", async () => {
-    const [receiver, mock] = await Promise.all([startReceiver(), startMockClaude()]);
+    const [receiver, mock] = await Promise.all([startOtlpReceiver(), startMockClaude()]);
     try {
       const server = start("test/fixtures/server.mjs", {
         MOCK_URL: mock.url,
@@ -96,7 +76,7 @@ describe("zero-code register, when the process is stopped or nothing listens", (
       server.child.kill("SIGTERM");
       const [code, signal] = await server.exited;
       expect([code, signal]).toEqual([null, "SIGTERM"]);
-      const all = (path: string) => receiver.bodies[path]!.join("\n");
+      const all = (path: keyof OtlpReceiver["bodies"]) => receiver.bodies[path].join("\n");
       expect(all("/v1/traces").match(/"anthropic\.messages\.create"/g)).toHaveLength(3);
       expect(all("/v1/logs").match(/"ballast\.claude\.call"/g)).toHaveLength(3);
       expect(all("/v1/metrics")).toContain('"gen_ai.client.operation.duration"');
@@ -132,7 +112,7 @@ describe("zero-code register, when the process is stopped or nothing listens", (
 
 describe("zero-code register, end to end", () => {
   it("exports OTLP from a CJS and an ESM app: Prometheus names with their labels, one span per call, log records", async () => {
-    const [vm, receiver, mock] = await Promise.all([startVictoriaMetrics(), startReceiver(), startMockClaude()]);
+    const [vm, receiver, mock] = await Promise.all([startVictoriaMetrics(), startOtlpReceiver(), startMockClaude()]);
     try {
       const env = (service: string, feature: string) => ({
         MOCK_URL: mock.url,

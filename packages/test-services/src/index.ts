@@ -1,4 +1,5 @@
 export { dockerCompose } from "./docker-compose.ts";
+export { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.ts";
 export { type Command, type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
 export { type RedisService, redisArgs, startRedis } from "./redis.ts";
 export { type RedisClusterService, startRedisCluster } from "./redis-cluster.ts";
