@@ -120,6 +120,19 @@ describe("circuit breaker", () => {
   });
 });
 
+describe("fallback order", () => {
+  it("follows fallbackModels in order, skipping the model the call asked for", async () => {
+    const m = await mock();
+    const c = withRetry(client(m), retryPolicy({ baseDelayMs: 1, fallbackModels: ["claude-sonnet-5", FALLBACK] }));
+    m.enqueue({ status: 529, model: FALLBACK, times: 20 }, { status: 529, model: "claude-sonnet-5", times: 20 });
+    await expect(c.messages.create(ask({ model: FALLBACK }))).rejects.toThrow();
+    const models = m.requests.map((r) => r.model);
+    // the model asked for, then the list's other one; never back to the model that failed
+    expect([...new Set(models)]).toEqual([FALLBACK, "claude-sonnet-5"]);
+    expect(models.at(-1)).toBe("claude-sonnet-5");
+  });
+});
+
 describe("execute", () => {
   it("bounds the whole call by deadlineMs and never sleeps past it", async () => {
     const policy = retryPolicy({
