@@ -23,9 +23,9 @@ export interface PriceCallInput {
 }
 
 export interface CallPrice {
-  /** USD for the whole call */
+  /** USD for the whole call, to the nano-dollar (1e-9) */
   usd: number;
-  /** USD that cache reads saved against the same tokens at the input price */
+  /** USD that cache reads saved against the same tokens at the input price, to the nano-dollar */
   cacheSavingsUsd: number;
   breakdown: { input: number; cacheRead: number; cacheWrite5m: number; cacheWrite1h: number; output: number };
   /** the price-table entry used, with `:long-context` when that tier applied */
@@ -82,9 +82,13 @@ export function priceCall(call: PriceCallInput, table: PriceTable = PRICE_TABLE)
     cacheWrite1h: usd(split1h, r.cacheWrite1h),
     output: usd(output, r.output),
   };
+  // a sum of exact parts can still print as 0.0020340000000000002: rounded to what a price can mean
+  const nano = (x: number) => Math.round(x * 1e9) / 1e9;
   return {
-    usd: breakdown.input + breakdown.cacheRead + breakdown.cacheWrite5m + breakdown.cacheWrite1h + breakdown.output,
-    cacheSavingsUsd: usd(cacheRead, r.input - r.cacheRead),
+    usd: nano(
+      breakdown.input + breakdown.cacheRead + breakdown.cacheWrite5m + breakdown.cacheWrite1h + breakdown.output,
+    ),
+    cacheSavingsUsd: nano(usd(cacheRead, r.input - r.cacheRead)),
     breakdown,
     priceId: long ? `${entry.id}:long-context` : entry.id,
   };

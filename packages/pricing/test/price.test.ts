@@ -17,6 +17,13 @@ describe("priceCall", () => {
     expect(p?.priceId).toBe("claude-sonnet-4-5");
   });
 
+  it("gives USD to the nano-dollar, so a sum prints as the price it is", () => {
+    // Sonnet 4.6: 428 × $3 + 50 × $15 per million is $0.002034 exactly; summed in floating point, 0.0020340000000000002
+    const p = priceCall({ model: "claude-sonnet-4-6", usage: { input_tokens: 428, output_tokens: 50 } });
+    expect(String(p?.usd)).toBe("0.002034");
+    expect(p!.breakdown.input + p!.breakdown.output).not.toBe(p?.usd); // what it was before
+  });
+
   it("prices cache reads and writes with 5m and 1h TTLs, and the savings (Opus 4.8: 5 / 6.25 / 10 / 0.50 / 25)", () => {
     const p = priceCall({
       model: "claude-opus-4-8",
