@@ -1,14 +1,14 @@
 // A new user's first hour, from the packed tarballs: installed into a fresh app outside the workspace,
 // the root README's quick starts run there as written, every package loads from ESM and CJS, and the
 // zero-code set-up exports what it promises.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type MockClaude, startMockClaude } from "@ballast/claude-mock";
-import { type OtlpReceiver, type RedisService, startOtlpReceiver, startRedis } from "@ballast/test-services";
+import { type OtlpReceiver, type RedisService, runNode, startOtlpReceiver, startRedis } from "@ballast/test-services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -110,28 +110,7 @@ async function install({ manager, sdk }: App): Promise<string> {
 }
 
 /** Runs `args` with node in `dir`; resolves with its output when it exits 0 by itself within 30 s. */
-function node(dir: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const child = spawn(process.execPath, args, {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    out += d;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`node ${args.join(" ")} ended with ${signal ?? code} (30 s at most):\n${out}`));
-    });
-  });
-}
+const node = (dir: string, args: string[], env: Record<string, string> = {}) => runNode(args, { cwd: dir, env });
 
 /** A priced Claude span, the call metrics and the call log record reached `receiver` from `file`. */
 function expectExported(receiver: OtlpReceiver, file: string): void {

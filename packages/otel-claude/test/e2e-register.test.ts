@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startMockClaude } from "@ballast/claude-mock";
-import { type OtlpReceiver, startOtlpReceiver, startVictoriaMetrics } from "@ballast/test-services";
+import { type OtlpReceiver, runNode, startOtlpReceiver, startVictoriaMetrics } from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -14,23 +14,8 @@ type OtlpAttr = { key: string; value: Record<string, unknown> };
 const attrs = (list: OtlpAttr[] = []) =>
   Object.fromEntries(list.map((a) => [a.key, Object.values(a.value)[0]])) as Record<string, unknown>;
 
-function run(app: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "@ballast/otel-claude/register", app], {
-    cwd: PACKAGE_DIR,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-  });
-  child.stderr.on("data", (d) => {
-    out += d;
-  });
-  return new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${app} exited ${code}:\n${out}`))));
-  });
-}
+const run = (app: string, env: Record<string, string>) =>
+  runNode(["--import", "@ballast/otel-claude/register", app], { cwd: PACKAGE_DIR, env, timeoutMs: 120_000 });
 
 function start(app: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "@ballast/otel-claude/register", app], {
