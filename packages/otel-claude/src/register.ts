@@ -4,26 +4,37 @@
  * Starts the OpenTelemetry Node SDK from the standard OTEL_* variables (OTLP over HTTP by default,
  * `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` or `grpc` too) with ClaudeInstrumentation and
  * ClaudeSpanProcessor, and flushes everything when the process ends: when its event loop empties, and
- * on SIGTERM and SIGINT (then the process ends as it would have). When no collector answers at the
- * OTLP endpoint, it says so once and skips the flush at exit. When the process has already registered
- * its own SDK, only the instrumentation is added to it.
+ * on SIGTERM and SIGINT (then the process ends as it would have). OTLP exports go through a
+ * CollectorGate, so a process without a collector says so once and never waits on retries. When the
+ * process has already registered its own SDK, only the instrumentation is added to it.
  */
 import { register as registerLoaderHook } from "node:module";
-import { connect } from "node:net";
 import { diag, trace } from "@opentelemetry/api";
+import { OTLPLogExporter as GrpcLogExporter } from "@opentelemetry/exporter-logs-otlp-grpc";
+import { OTLPLogExporter as JsonLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
+import { OTLPLogExporter as ProtoLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
+import { OTLPMetricExporter as GrpcMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
+import { OTLPMetricExporter as JsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter as GrpcTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
+import { BatchLogRecordProcessor, type LogRecordExporter, type LogRecordProcessor } from "@opentelemetry/sdk-logs";
+import { type MetricReader, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
+import { CollectorGate } from "./collector-gate.js";
 import { ClaudeInstrumentation, useLoaderHooks } from "./instrumentation.js";
 import { ClaudeSpanProcessor } from "./span-processor.js";
+
+type Signal = "TRACES" | "METRICS" | "LOGS";
 
 const list = (name: string) =>
   (process.env[name] ?? "")
@@ -31,41 +42,115 @@ const list = (name: string) =>
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
 
-/** The exporting span processors NodeSDK would build from OTEL_TRACES_EXPORTER, after ours. */
-function traceProcessorsFromEnv(): SpanProcessor[] {
-  const names = list("OTEL_TRACES_EXPORTER");
-  if (names.includes("none")) return [];
-  const protocol = (
-    process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
+/** The exporter names set for `signal`, `otlp` when none is (as the OTel SDK reads them). */
+const exportersOf = (signal: Signal) => {
+  const names = list(`OTEL_${signal}_EXPORTER`);
+  return names.length > 0 ? names : ["otlp"];
+};
+
+const protocolOf = (signal: Signal) =>
+  (
+    process.env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] ??
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL ??
     "http/protobuf"
   ).trim();
+
+/** One gate per endpoint, shared by the signals sent there, so a missing collector is reported once. */
+const gates = new Map<string, CollectorGate>();
+function gateFor(signal: Signal): CollectorGate {
+  const grpc = protocolOf(signal) === "grpc";
+  const given =
+    process.env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] ??
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+    (grpc ? "http://localhost:4317" : "http://localhost:4318");
+  let endpoint: URL;
+  try {
+    endpoint = new URL(given);
+  } catch {
+    endpoint = new URL(grpc ? "http://localhost:4317" : "http://localhost:4318");
+  }
+  const gate = gates.get(endpoint.origin) ?? new CollectorGate(endpoint);
+  gates.set(endpoint.origin, gate);
+  return gate;
+}
+
+/** The OTLP exporter for the signal's protocol, behind its endpoint's gate. */
+function otlpExporter<E extends { export(items: never, done: never): void }>(
+  signal: Signal,
+  make: { grpc: () => E; json: () => E; proto: () => E },
+): E {
+  const protocol = protocolOf(signal);
+  const exporter = protocol === "grpc" ? make.grpc() : protocol === "http/json" ? make.json() : make.proto();
+  return gateFor(signal).guard(exporter);
+}
+
+/** The exporting span processors NodeSDK would build from OTEL_TRACES_EXPORTER, after ours. */
+function traceProcessorsFromEnv(): SpanProcessor[] {
+  const names = exportersOf("TRACES");
+  if (names.includes("none")) return [];
   const processors: SpanProcessor[] = [];
-  for (const name of names.length > 0 ? names : ["otlp"]) {
+  for (const name of names) {
     if (name === "console") processors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
     else if (name === "otlp") {
-      const exporter =
-        protocol === "grpc"
-          ? new GrpcTraceExporter()
-          : protocol === "http/json"
-            ? new JsonTraceExporter()
-            : new ProtoTraceExporter();
-      processors.push(new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv() }));
+      const exporter = otlpExporter<SpanExporter>("TRACES", {
+        grpc: () => new GrpcTraceExporter(),
+        json: () => new JsonTraceExporter(),
+        proto: () => new ProtoTraceExporter(),
+      });
+      processors.push(new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv("BSP") }));
     } else diag.warn(`@ballast/otel-claude: unsupported OTEL_TRACES_EXPORTER value "${name}" (otlp, console, none)`);
   }
   return processors;
 }
 
-function batchOptionsFromEnv() {
-  const int = (name: string) => {
-    const n = Number(process.env[name]);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  };
+/**
+ * The metric reader when metrics go only over OTLP (the default); undefined leaves any other choice
+ * (`console`, `prometheus`) to NodeSDK.
+ */
+function metricReadersFromEnv(): MetricReader[] | undefined {
+  const names = exportersOf("METRICS");
+  if (names.includes("none")) return [];
+  if (names.some((name) => name !== "otlp")) return undefined;
+  const exportIntervalMillis = positiveInt("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000;
+  const exporter = otlpExporter<PushMetricExporter>("METRICS", {
+    grpc: () => new GrpcMetricExporter(),
+    json: () => new JsonMetricExporter(),
+    proto: () => new ProtoMetricExporter(),
+  });
+  return [
+    new PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis,
+      exportTimeoutMillis: Math.min(positiveInt("OTEL_METRIC_EXPORT_TIMEOUT") ?? 30_000, exportIntervalMillis),
+    }),
+  ];
+}
+
+/** Like metricReadersFromEnv, for log records. */
+function logProcessorsFromEnv(): LogRecordProcessor[] | undefined {
+  const names = exportersOf("LOGS");
+  if (names.includes("none")) return [];
+  if (names.some((name) => name !== "otlp")) return undefined;
+  const exporter = otlpExporter<LogRecordExporter>("LOGS", {
+    grpc: () => new GrpcLogExporter(),
+    json: () => new JsonLogExporter(),
+    proto: () => new ProtoLogExporter(),
+  });
+  return [new BatchLogRecordProcessor({ exporter, ...batchOptionsFromEnv("BLRP") })];
+}
+
+function positiveInt(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The batch processor's OTEL_BSP_* (spans) or OTEL_BLRP_* (log records) settings. */
+function batchOptionsFromEnv(prefix: "BSP" | "BLRP") {
   const options = {
-    scheduledDelayMillis: int("OTEL_BSP_SCHEDULE_DELAY"),
-    exportTimeoutMillis: int("OTEL_BSP_EXPORT_TIMEOUT"),
-    maxQueueSize: int("OTEL_BSP_MAX_QUEUE_SIZE"),
-    maxExportBatchSize: int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+    scheduledDelayMillis: positiveInt(`OTEL_${prefix}_SCHEDULE_DELAY`),
+    exportTimeoutMillis: positiveInt(`OTEL_${prefix}_EXPORT_TIMEOUT`),
+    maxQueueSize: positiveInt(`OTEL_${prefix}_MAX_QUEUE_SIZE`),
+    maxExportBatchSize: positiveInt(`OTEL_${prefix}_MAX_EXPORT_BATCH_SIZE`),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
@@ -90,19 +175,15 @@ if (sdkAlreadyRegistered()) {
   const sdk = new NodeSDK({
     instrumentations: [instrumentation],
     spanProcessors: [new ClaudeSpanProcessor(), ...traceProcessorsFromEnv()],
+    metricReaders: metricReadersFromEnv(),
+    logRecordProcessors: logProcessorsFromEnv(),
   });
   sdk.start();
-  const collector = otlpEndpoint();
-  const probe = collector ? probeCollector(collector) : { reachable: Promise.resolve(true), hold: () => {} };
   let flushing: Promise<void> | undefined;
   const flush = () => {
-    probe.hold(); // the process must live until the answer, now that it is needed
-    flushing ??= probe.reachable.then((up) => {
-      if (!up) return; // nothing would take it, and retrying would hold the process for seconds
-      return sdk
-        .shutdown()
-        .catch((error: unknown) => diag.error("@ballast/otel-claude: flushing telemetry failed", error));
-    });
+    flushing ??= sdk
+      .shutdown()
+      .catch((error: unknown) => diag.error("@ballast/otel-claude: flushing telemetry failed", error));
     return flushing;
   };
   // `beforeExit` fires when the event loop empties: flush then, so a short script loses nothing.
@@ -115,59 +196,4 @@ if (sdkAlreadyRegistered()) {
       });
     });
   }
-}
-
-/** The OTLP endpoint the SDK exports to, when any signal is exported over OTLP/HTTP or gRPC. */
-function otlpEndpoint(): URL | undefined {
-  const exporters = ["OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"].flatMap(list);
-  if (exporters.length > 0 && !exporters.includes("otlp")) return undefined;
-  const grpc = (process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "").trim() === "grpc";
-  const given =
-    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??
-    (grpc ? "http://localhost:4317" : "http://localhost:4318");
-  try {
-    return new URL(given);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether something accepts a connection at `endpoint`. When nothing does, one warning says where
- * telemetry was going and what to set. The check keeps the process alive only once `hold()` asks it
- * to, and from then on waits at most a second more: a busy start-up must not read as "no collector".
- */
-function probeCollector(endpoint: URL): { reachable: Promise<boolean>; hold(): void } {
-  const port = Number(endpoint.port) || (endpoint.protocol === "https:" ? 443 : 80);
-  const host = endpoint.hostname.replace(/^\[(.*)\]$/, "$1");
-  const socket = connect({ host, port });
-  socket.unref();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let answer!: (up: boolean, why?: string) => void;
-  const reachable = new Promise<boolean>((resolve) => {
-    let done = false;
-    answer = (up, why) => {
-      if (done) return;
-      done = true;
-      socket.destroy();
-      clearTimeout(timer);
-      if (!up) {
-        console.warn(
-          `@ballast/otel-claude: no OpenTelemetry collector at ${endpoint.origin} (${why}); telemetry is dropped. ` +
-            "Set OTEL_EXPORTER_OTLP_ENDPOINT to your collector, or OTEL_TRACES_EXPORTER=console to see spans here.",
-        );
-      }
-      resolve(up);
-    };
-    socket.once("connect", () => answer(true));
-    socket.once("error", (error: NodeJS.ErrnoException) => answer(false, error.code ?? error.message));
-  });
-  return {
-    reachable,
-    hold: () => {
-      socket.ref();
-      timer ??= setTimeout(() => answer(false, "no answer within 1 s"), 1000);
-    },
-  };
 }

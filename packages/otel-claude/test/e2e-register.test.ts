@@ -70,30 +70,70 @@ describe("zero-code register, when the process is stopped or nothing listens", (
     }
   });
 
-  it("says once that no collector answers, naming the endpoint and what to set", async () => {
+  it("says once that no collector answers, naming the endpoint and what to set, and exits without waiting on retries", async () => {
     const mock = await startMockClaude();
-    const closed = createServer();
-    closed.listen(0, "127.0.0.1");
-    await once(closed, "listening");
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((r) => closed.close(r));
+    const port = await closedPort();
     try {
-      const app = start("test/fixtures/app.mjs", {
+      const out = await run("test/fixtures/two-calls.mjs", {
         MOCK_URL: mock.url,
         E2E_API_KEY: API_KEY,
+        PAUSE_MS: "1000",
+        // the batch processors export while the app runs, and an export refused would be retried for
+        // five minutes: the process ends well before that only if nothing waits on those retries
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_BLRP_SCHEDULE_DELAY: "100",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "300000",
         ...jsonOtlp(`http://127.0.0.1:${port}`),
       });
-      const [code] = await app.exited;
-      expect(code).toBe(0);
-      expect(app.output.text).toContain("done");
-      const warnings = app.output.text.match(/no OpenTelemetry collector at [^ ]+/g);
+      expect(out).toContain("done");
+      const warnings = out.match(/no OpenTelemetry collector at [^ ]+/g);
       expect(warnings).toEqual([`no OpenTelemetry collector at http://127.0.0.1:${port}`]);
-      expect(app.output.text).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
+      expect(out).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
     } finally {
       await mock.close();
     }
   });
+
+  it("finds a collector that starts after the app did", async () => {
+    const mock = await startMockClaude();
+    const port = await closedPort();
+    let receiver: OtlpReceiver | undefined;
+    try {
+      const app = start("test/fixtures/two-calls.mjs", {
+        MOCK_URL: mock.url,
+        E2E_API_KEY: API_KEY,
+        PAUSE_MS: "3000",
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        OTEL_BLRP_SCHEDULE_DELAY: "100",
+        ...jsonOtlp(`http://127.0.0.1:${port}`),
+      });
+      // the first call's span and record found nobody; then the collector starts
+      for (const end = Date.now() + 20_000; !app.output.text.includes("no OpenTelemetry collector"); ) {
+        if (Date.now() > end) throw new Error(`no warning:\n${app.output.text}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      receiver = await startOtlpReceiver({ port });
+      const [code] = await app.exited;
+      expect(code, app.output.text).toBe(0);
+      const all = (path: keyof OtlpReceiver["bodies"]) => receiver!.bodies[path].join("\n");
+      expect(all("/v1/traces")).toContain('"anthropic.messages.create"');
+      expect(all("/v1/logs")).toContain('"ballast.claude.call"');
+      expect(all("/v1/metrics")).toContain('"gen_ai.client.operation.duration"');
+    } finally {
+      await Promise.all([mock.close(), receiver?.close()]);
+    }
+  });
 });
+
+/** A loopback port where nothing listens (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 describe("zero-code register, end to end", () => {
   it("exports OTLP from a CJS and an ESM app: Prometheus names with their labels, one span per call, log records", async () => {

@@ -11,7 +11,7 @@ export interface OtlpReceiver {
 }
 
 /** An OTLP/HTTP receiver on a free loopback port that keeps every body it is sent and answers 200. */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+export async function startOtlpReceiver({ port = 0 }: { port?: number } = {}): Promise<OtlpReceiver> {
   const bodies: OtlpReceiver["bodies"] = { "/v1/traces": [], "/v1/logs": [], "/v1/metrics": [] };
   const server = createServer((req, res) => {
     let body = "";
@@ -24,11 +24,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       res.end("{}");
     });
   });
-  server.listen(0, "127.0.0.1");
+  server.listen(port, "127.0.0.1");
   await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     bodies,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
