@@ -123,7 +123,16 @@ export class RetryPolicy {
     return this.#o.random() * cap;
   }
 
-  async execute<T>(fn: (attempt: AttemptContext) => Promise<T>, options: ExecuteOptions = {}): Promise<T> {
+  /** Runs `fn` under the policy; with a `model`, each attempt is told the model to use (a fallback's, after one). */
+  execute<T>(
+    fn: (attempt: AttemptContext & { model: string }) => Promise<T>,
+    options: ExecuteOptions & { model: string },
+  ): Promise<T>;
+  execute<T>(fn: (attempt: AttemptContext) => Promise<T>, options?: ExecuteOptions): Promise<T>;
+  async execute<T>(
+    fn: (attempt: AttemptContext & { model: string }) => Promise<T>,
+    options: ExecuteOptions = {},
+  ): Promise<T> {
     const o = this.#o;
     const { signal } = options;
     const aborted = () =>
@@ -168,7 +177,8 @@ export class RetryPolicy {
       if (o.attemptTimeoutMs !== undefined)
         timers.push(setTimeout(() => controller.abort(new SlowAttempt()), o.attemptTimeoutMs));
       try {
-        const result = await fn({ attempt, model, signal: controller.signal });
+        // `model` is a string whenever the caller gave one, which is what the first overload promises
+        const result = await fn({ attempt, model: model as string, signal: controller.signal });
         breaker?.success();
         return result;
       } catch (error) {
