@@ -1,10 +1,13 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { startMockClaude } from "@ballast/claude-mock";
-import { type OtlpReceiver, runNode, startOtlpReceiver, startVictoriaMetrics } from "@ballast/test-services";
+import {
+  freePort,
+  type OtlpReceiver,
+  runNode,
+  startNode,
+  startOtlpReceiver,
+  startVictoriaMetrics,
+} from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -17,22 +20,8 @@ const attrs = (list: OtlpAttr[] = []) =>
 const run = (app: string, env: Record<string, string>) =>
   runNode(["--import", "@ballast/otel-claude/register", app], { cwd: PACKAGE_DIR, env, timeoutMs: 120_000 });
 
-function start(app: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "@ballast/otel-claude/register", app], {
-    cwd: PACKAGE_DIR,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output = { text: "" };
-  child.stdout.on("data", (d) => {
-    output.text += d;
-  });
-  child.stderr.on("data", (d) => {
-    output.text += d;
-  });
-  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, output, exited };
-}
+const start = (app: string, env: Record<string, string>) =>
+  startNode(["--import", "@ballast/otel-claude/register", app], { cwd: PACKAGE_DIR, env });
 
 const jsonOtlp = (url: string) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: url,
@@ -54,10 +43,7 @@ describe("zero-code register, when the process is stopped or nothing listens", (
         OTEL_BLRP_SCHEDULE_DELAY: "600000",
         ...jsonOtlp(receiver.url),
       });
-      for (const end = Date.now() + 20_000; !server.output.text.includes("ready"); ) {
-        if (Date.now() > end) throw new Error(`the server did not start:\n${server.output.text}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await server.printed("ready");
       server.child.kill("SIGTERM");
       const [code, signal] = await server.exited;
       expect([code, signal]).toEqual([null, "SIGTERM"]);
@@ -72,7 +58,7 @@ describe("zero-code register, when the process is stopped or nothing listens", (
 
   it("says once that no collector answers, naming the endpoint and what to set, and exits without waiting on retries", async () => {
     const mock = await startMockClaude();
-    const port = await closedPort();
+    const port = await freePort();
     try {
       const out = await run("test/fixtures/two-calls.mjs", {
         MOCK_URL: mock.url,
@@ -96,7 +82,7 @@ describe("zero-code register, when the process is stopped or nothing listens", (
 
   it("finds a collector that starts after the app did", async () => {
     const mock = await startMockClaude();
-    const port = await closedPort();
+    const port = await freePort();
     let receiver: OtlpReceiver | undefined;
     try {
       const app = start("test/fixtures/two-calls.mjs", {
@@ -108,13 +94,10 @@ describe("zero-code register, when the process is stopped or nothing listens", (
         ...jsonOtlp(`http://127.0.0.1:${port}`),
       });
       // the first call's span and record found nobody; then the collector starts
-      for (const end = Date.now() + 20_000; !app.output.text.includes("no OpenTelemetry collector"); ) {
-        if (Date.now() > end) throw new Error(`no warning:\n${app.output.text}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await app.printed("no OpenTelemetry collector");
       receiver = await startOtlpReceiver({ port });
       const [code] = await app.exited;
-      expect(code, app.output.text).toBe(0);
+      expect(code, app.output()).toBe(0);
       const all = (path: keyof OtlpReceiver["bodies"]) => receiver!.bodies[path].join("\n");
       expect(all("/v1/traces")).toContain('"anthropic.messages.create"');
       expect(all("/v1/logs")).toContain('"ballast.claude.call"');
@@ -124,16 +107,6 @@ describe("zero-code register, when the process is stopped or nothing listens", (
     }
   });
 });
-
-/** A loopback port where nothing listens (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe("zero-code register, end to end", () => {
   it("exports OTLP from a CJS and an ESM app: Prometheus names with their labels, one span per call, log records", async () => {

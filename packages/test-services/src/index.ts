@@ -4,5 +4,5 @@ export { type Command, type Promtool, type PromtoolResult, promtool } from "./pr
 export { type RedisService, redisArgs, startRedis } from "./redis.ts";
 export { type RedisClusterService, startRedisCluster } from "./redis-cluster.ts";
 export { findBinary, freePort, MissingServiceError } from "./resolve.ts";
-export { runNode } from "./run-node.ts";
+export { type NodeProcess, runNode, startNode } from "./run-node.ts";
 export { type PromSample, startVictoriaMetrics, type VictoriaMetricsService } from "./victoria-metrics.ts";
