@@ -1,6 +1,7 @@
 // A new user's first hour, from the packed tarballs: installed into a fresh app outside the workspace,
-// the root README's quick starts run there as written, every package loads from ESM and CJS, and the
-// zero-code set-up exports what it promises.
+// every README's quick start type-checked and run there as written (as ESM and as CommonJS), every
+// package loaded from ESM and CJS, and the zero-code set-up exporting what it promises, also when a
+// server is stopped with SIGTERM.
 import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,8 +9,16 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type MockClaude, startMockClaude } from "@ballast/claude-mock";
-import { type OtlpReceiver, type RedisService, runNode, startOtlpReceiver, startRedis } from "@ballast/test-services";
+import {
+  type OtlpReceiver,
+  type RedisService,
+  runNode,
+  startNode,
+  startOtlpReceiver,
+  startRedis,
+} from "@ballast/test-services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageQuickStarts, rootQuickStarts, type Snippet, toCommonJs } from "./snippets.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -18,19 +27,8 @@ const PUBLISHED = readdirSync(join(ROOT, "packages")).filter((dir) => {
   return manifest.private !== true;
 });
 
-const typeScriptBlocks = (markdown: string) =>
-  [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-
-/** The TypeScript blocks of the root README's "Quick starts", as written. */
-function quickStarts(): string[] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const start = readme.indexOf("## Quick starts");
-  return typeScriptBlocks(readme.slice(start, readme.indexOf("\n## ", start + 3)));
-}
-
-/** The otel-claude README's first example: the app's own OpenTelemetry SDK. */
-const ownSdkExample = () =>
-  typeScriptBlocks(readFileSync(join(ROOT, "packages", "otel-claude", "README.md"), "utf8"))[0] as string;
+/** Every quick start a new user might copy: the root README's, then each package's. */
+const quickStarts = (): Snippet[] => [...rootQuickStarts(ROOT), ...packageQuickStarts(ROOT, PUBLISHED)];
 
 interface App {
   name: string;
@@ -43,21 +41,24 @@ const APPS: App[] = [
   { name: "npm, @anthropic-ai/sdk 0.133", manager: "npm", sdk: "0.133.0" },
 ];
 
+const OTEL_FIXTURES = fileURLToPath(new URL("../../otel-claude/test/fixtures/", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "ballast-fresh-app-"));
 const packs = join(work, "packs");
 let mock: MockClaude;
 let redis: RedisService;
+/** where the quick starts' telemetry goes */
+let collector: OtlpReceiver;
 
 beforeAll(async () => {
   mkdirSync(packs);
   // the built packages (`pnpm test` builds first), packed as `pnpm publish` would
   for (const dir of PUBLISHED)
     await run("pnpm", ["pack", "--pack-destination", packs], { cwd: join(ROOT, "packages", dir) });
-  [mock, redis] = await Promise.all([startMockClaude(), startRedis()]);
+  [mock, redis, collector] = await Promise.all([startMockClaude(), startRedis(), startOtlpReceiver()]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([mock?.close(), redis?.stop()]);
+  await Promise.all([mock?.close(), redis?.stop(), collector?.close()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -103,7 +104,7 @@ async function install({ manager, sdk }: App): Promise<string> {
     join(dir, "tsconfig.json"),
     JSON.stringify({
       compilerOptions: { strict: true, module: "nodenext", target: "es2023", noEmit: true, types: ["node"] },
-      include: ["*.mts"],
+      include: ["*.mts", "*.cts"],
     }),
   );
   return dir;
@@ -127,25 +128,32 @@ describe.each(APPS)("a fresh app: $name", (app) => {
     dir = await install(app);
   }, 180_000);
 
-  it("type-checks the root README's quick starts with tsc --strict --module nodenext", async () => {
-    const blocks = quickStarts();
-    expect(blocks.length).toBeGreaterThanOrEqual(4);
-    for (const [i, code] of blocks.entries()) writeFileSync(join(dir, `quick-start-${i}.mts`), code);
-    writeFileSync(join(dir, "own-sdk.mts"), ownSdkExample());
+  it("type-checks every README's quick start with tsc --strict --module nodenext", async () => {
+    const snippets = quickStarts();
+    expect(snippets.filter((s) => s.name.startsWith("root-")).length).toBeGreaterThanOrEqual(4);
+    for (const { name, code } of snippets) writeFileSync(join(dir, `${name}.mts`), code);
     const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
-    // the README blocks as written, the own-SDK example of otel-claude's README among them
     await expect(node(dir, [tsc, "-p", "."])).resolves.toBe("");
   }, 60_000);
 
-  it("runs each of the root README's quick starts as written, and each exits by itself", async () => {
-    const env = { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: "sk-fresh-app", REDIS_URL: redis.url };
-    for (const [i, code] of quickStarts().entries()) {
-      writeFileSync(join(dir, `quick-start-${i}.mts`), code);
-      await node(dir, [`quick-start-${i}.mts`], env);
+  it("runs every README's quick start as written, as ESM and as CommonJS, each exiting by itself", async () => {
+    const env = {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: "sk-fresh-app",
+      REDIS_URL: redis.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    };
+    const outputs = new Map<string, string>();
+    for (const { name, code } of quickStarts()) {
+      writeFileSync(join(dir, `${name}.mts`), code);
+      writeFileSync(join(dir, `${name}.cts`), toCommonJs(code));
+      for (const file of [`${name}.mts`, `${name}.cts`]) outputs.set(file, await node(dir, [file], env));
     }
-    // what the retry quick start printed: the model that answered
-    expect(await node(dir, ["quick-start-0.mts"], env)).toMatch(/^claude-opus-4-8/);
-  }, 120_000);
+    // what the retry quick starts printed: the model that answered
+    for (const file of ["root-0.mts", "root-0.cts", "retry.mts", "retry.cts"])
+      expect(outputs.get(file), file).toMatch(/^claude-opus-4-8/m);
+  }, 300_000);
 
   it("loads every package from ESM and from CommonJS", async () => {
     const names = PUBLISHED.map((dir) => `@ballast/${dir}`);
@@ -156,9 +164,8 @@ describe.each(APPS)("a fresh app: $name", (app) => {
   }, 60_000);
 
   it("exports spans, metrics and log records with `node --import @ballast/otel-claude/register`, ESM and CJS", async () => {
-    const fixtures = fileURLToPath(new URL("../../otel-claude/test/fixtures/", import.meta.url));
     for (const file of ["app.mjs", "app.cjs"]) {
-      cpSync(join(fixtures, file), join(dir, file));
+      cpSync(join(OTEL_FIXTURES, file), join(dir, file));
       const receiver = await startOtlpReceiver();
       try {
         const out = await node(dir, ["--import", "@ballast/otel-claude/register", file], {
@@ -176,10 +183,38 @@ describe.each(APPS)("a fresh app: $name", (app) => {
     }
   }, 90_000);
 
+  it("flushes spans, metrics and log records of a server stopped with SIGTERM under register", async () => {
+    cpSync(join(OTEL_FIXTURES, "server.mjs"), join(dir, "server.mjs"));
+    const receiver = await startOtlpReceiver();
+    try {
+      const server = startNode(["--import", "@ballast/otel-claude/register", "server.mjs"], {
+        cwd: dir,
+        env: {
+          MOCK_URL: mock.url,
+          E2E_API_KEY: "sk-fresh-app",
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          // no periodic export: only the flush on SIGTERM can deliver them
+          OTEL_METRIC_EXPORT_INTERVAL: "600000",
+          OTEL_BSP_SCHEDULE_DELAY: "600000",
+          OTEL_BLRP_SCHEDULE_DELAY: "600000",
+        },
+      });
+      await server.printed("ready");
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toEqual([null, "SIGTERM"]);
+      expectExported(receiver, "server.mjs");
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
+
   it("runs otel-claude's own-SDK example without a loader flag, ESM and CJS: spans, onCall, metrics, log records", async () => {
-    cpSync(fileURLToPath(new URL("fixtures/own-sdk.cjs", import.meta.url)), join(dir, "own-sdk.cjs"));
-    writeFileSync(join(dir, "own-sdk.mts"), ownSdkExample());
-    for (const file of ["own-sdk.mts", "own-sdk.cjs"]) {
+    // the README's first example, as written and as CommonJS
+    const [ownSdk] = packageQuickStarts(ROOT, ["otel-claude"]);
+    writeFileSync(join(dir, "own-sdk.mts"), ownSdk!.code);
+    writeFileSync(join(dir, "own-sdk.cts"), toCommonJs(ownSdk!.code));
+    for (const file of ["own-sdk.mts", "own-sdk.cts"]) {
       const receiver = await startOtlpReceiver();
       try {
         const out = await node(dir, [file], {
