@@ -62,6 +62,25 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+describe("the packed tarballs", () => {
+  it("each carry dist/, the README, the LICENSE and a CHANGELOG whose latest entry is the package's version", async () => {
+    for (const dir of PUBLISHED) {
+      const manifest = JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8"));
+      const tarball = join(packs, `ballast-${dir}-${manifest.version}.tgz`);
+      const { stdout } = await run("tar", ["-tzf", tarball]);
+      const files = stdout.split("\n");
+      for (const file of ["package/README.md", "package/LICENSE", "package/CHANGELOG.md", "package/package.json"])
+        expect(files, `${dir}: ${file}`).toContain(file);
+      expect(
+        files.some((file) => file.startsWith("package/dist/")),
+        dir,
+      ).toBe(true);
+      const changelog = readFileSync(join(ROOT, "packages", dir, "CHANGELOG.md"), "utf8");
+      expect(changelog.match(/^## (\S+)/m)?.[1], `${dir}/CHANGELOG.md`).toBe(manifest.version);
+    }
+  });
+});
+
 /** A fresh app in its own folder with every tarball, the SDK, the OTel API, ioredis and TypeScript installed. */
 async function install({ manager, sdk }: App): Promise<string> {
   const dir = mkdtempSync(join(work, `${manager}-`));
