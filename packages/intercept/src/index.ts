@@ -1,3 +1,4 @@
+export { type ClaudeScope, type RunScope, scopeFrom, withScope } from "./claude-scope.js";
 export { messageOf, otelApi, WarnOnce } from "./diagnostics.js";
 export {
   apiPromise,

@@ -13,6 +13,7 @@ import { attributionFrom } from "./attribution.js";
 import { failedOnce } from "./diag-once.js";
 import { addCostAttributes, usageFromAttributes, warnUnpriced } from "./enrich.js";
 import type { CallMetrics } from "./metrics.js";
+import type { ClaudeRun } from "./run.js";
 import * as semconv from "./semconv.js";
 import type { StreamEnd } from "./stream-observer.js";
 
@@ -31,6 +32,10 @@ export interface ClaudeCallRecord {
   timestamp: string;
   user_id: string | null;
   feature: string | null;
+  /** `gen_ai.conversation.id`: from `withClaudeContext`, or the SDK's `openTelemetry.conversationId` request option */
+  conversation_id: string | null;
+  /** the agent run the call was made in (a tool runner's, or `withClaudeRun`'s) */
+  run_id: string | null;
   provider: string;
   model: string;
   response_model: string | null;
@@ -132,7 +137,10 @@ export class ClaudeCall {
   readonly provider: string;
   readonly userId: string | undefined;
   readonly feature: string | undefined;
+  readonly conversationId: string | undefined;
   readonly extraAttributes: Attributes;
+  /** the agent run this call is one of */
+  readonly run: ClaudeRun | undefined;
   /** the span of this call: the SDK's (linked by the span processor) or our own */
   span: Span | undefined;
   ownSpan = false;
@@ -163,7 +171,13 @@ export class ClaudeCall {
   /** a Message Batches result: priced at the batch rate, no duration (the batch's timing is not the call's) */
   readonly batch: boolean;
 
-  constructor(settings: CallSettings, client: Json, body: Json, parent: Context, options: { batch?: boolean } = {}) {
+  constructor(
+    settings: CallSettings,
+    client: Json,
+    body: Json,
+    parent: Context,
+    options: { batch?: boolean; conversationId?: unknown } = {},
+  ) {
     this.#settings = settings;
     this.batch = options.batch === true;
     this.#body = body;
@@ -175,6 +189,9 @@ export class ClaudeCall {
     this.userId = who.userId;
     this.feature = who.feature;
     this.extraAttributes = who.attributes;
+    this.conversationId = typeof options.conversationId === "string" ? options.conversationId : who.conversationId;
+    // a run of this package (the only kind that adds up calls)
+    this.run = typeof (who.run as ClaudeRun | undefined)?.addCall === "function" ? (who.run as ClaudeRun) : undefined;
     this.#userCall = this.batch ? undefined : userCallFrom(parent);
     this.#requestDone = this.#userCall?.begin();
     this.context = parent.setValue(CALL_KEY, this);
@@ -203,10 +220,12 @@ export class ClaudeCall {
     const sampled: Attributes = {};
     for (const [attribute, field] of SAMPLING) if (typeof body[field] === "number") sampled[attribute] = body[field];
     const none = (o: object) => Object.keys(o).length === 0;
-    if (none(sampled) && !this.userId && !this.feature && none(this.extraAttributes)) return undefined;
+    if (none(sampled) && !this.userId && !this.feature && !this.conversationId && none(this.extraAttributes))
+      return undefined;
     const a: Attributes = { ...this.extraAttributes };
     if (this.userId) a[semconv.ATTR_USER_ID] = this.userId;
     if (this.feature) a[semconv.ATTR_FEATURE] = this.feature;
+    if (this.conversationId) a[semconv.ATTR_CONVERSATION_ID] = this.conversationId;
     return Object.assign(a, sampled);
   }
 
@@ -394,6 +413,8 @@ export class ClaudeCall {
       else if (this.span.isRecording()) this.span.setAttributes(enrichment);
     }
 
+    this.run?.addCall({ model: this.model, tokens: usage ? tokens : undefined, costUsd: priced?.usd });
+
     const spanContext = this.span?.spanContext();
     this.#settings.emit(
       {
@@ -401,6 +422,8 @@ export class ClaudeCall {
         timestamp: new Date(this.startedAtMs).toISOString(),
         user_id: this.userId ?? null,
         feature: this.feature ?? null,
+        conversation_id: this.conversationId ?? null,
+        run_id: this.run?.id ?? null,
         provider: this.provider,
         model: this.model,
         response_model: this.#responseModel ?? null,

@@ -1,4 +1,4 @@
-import { isAbortError } from "@ballast/intercept";
+import { isAbortError, scopeFrom } from "@ballast/intercept";
 import { PRICE_TABLE, type PriceTable, resolvePriceEntry } from "@ballast/pricing";
 import { context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -12,8 +12,17 @@ import { failedOnce, guard } from "./diag-once.js";
 import { CallMetrics } from "./metrics.js";
 import { MissedCacheDetector } from "./missed-savings.js";
 import { ModelLabels } from "./model-labels.js";
+import { ClaudeRun, type ClaudeRunRecord, type RunSettings, recordRunsWith } from "./run.js";
+import { RunMetrics } from "./run-metrics.js";
 import { sdkModulesInUse } from "./sdk-module.js";
-import { ATTR_ERROR_TYPE, ATTR_PROVIDER, ATTR_REQUEST_MODEL, LOG_EVENT, SPAN_COUNT_TOKENS } from "./semconv.js";
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_PROVIDER,
+  ATTR_REQUEST_MODEL,
+  LOG_EVENT,
+  LOG_EVENT_RUN,
+  SPAN_COUNT_TOKENS,
+} from "./semconv.js";
 import { watchSpan } from "./span-processor.js";
 import { observeStream } from "./stream-observer.js";
 import { type RecordedRequest, UserCallRecords } from "./user-call-record.js";
@@ -26,6 +35,8 @@ export interface ClaudeInstrumentationConfig extends InstrumentationConfig {
   pricing?: PriceTable;
   /** called with every call's log record, e.g. to log it with pino; errors it throws are contained */
   onCall?: (record: ClaudeCallRecord) => void;
+  /** called with every agent run's log record (a tool runner's loop, or `withClaudeRun`) */
+  onRun?: (record: ClaudeRunRecord) => void;
 }
 
 const DEFAULT_CONTENT_BYTES = 16_384;
@@ -33,8 +44,10 @@ const fetchWrapped = new WeakSet<object>();
 // Module-level because the base class calls enable() and _updateMetricInstruments() from its
 // constructor, before this class's own fields exist.
 const metricsOf = new WeakMap<object, CallMetrics>();
+const runMetricsOf = new WeakMap<object, RunMetrics>();
 const manualModules = new WeakMap<object, Set<unknown>>();
 const settingsOf = new WeakMap<object, CallSettings>();
+const runSettingsOf = new WeakMap<object, RunSettings>();
 const constructed = new WeakSet<object>();
 let loaderHooks = false;
 
@@ -65,8 +78,10 @@ function validate(config: ClaudeInstrumentationConfig): ClaudeInstrumentationCon
       );
     }
   }
-  if (config.onCall !== undefined && typeof config.onCall !== "function") {
-    throw new TypeError("ClaudeInstrumentation: `onCall` must be a function (record) => void");
+  for (const hook of ["onCall", "onRun"] as const) {
+    if (config[hook] !== undefined && typeof config[hook] !== "function") {
+      throw new TypeError(`ClaudeInstrumentation: \`${hook}\` must be a function (record) => void`);
+    }
   }
   if (
     config.pricing !== undefined &&
@@ -91,12 +106,16 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
   constructor(config: ClaudeInstrumentationConfig = {}) {
     super("@ballast/otel-claude", VERSION, validate(config));
     constructed.add(this);
-    if (this.isEnabled()) this.#patchImported();
+    if (this.isEnabled()) {
+      this.#patchImported();
+      recordRunsWith(this, () => this.#runSettings());
+    }
   }
 
   override setConfig(config: ClaudeInstrumentationConfig = {}): void {
     super.setConfig(validate(config));
     settingsOf.delete(this);
+    runSettingsOf.delete(this);
   }
 
   protected init() {
@@ -118,7 +137,9 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
   // Called by the base class constructor (before this class's fields exist) and on setMeterProvider.
   protected override _updateMetricInstruments(): void {
     metricsOf.set(this, new CallMetrics(this.meter));
+    runMetricsOf.set(this, new RunMetrics(this.meter));
     settingsOf.delete(this);
+    runSettingsOf.delete(this);
   }
 
   /** Patches an `@anthropic-ai/sdk` module object you loaded yourself (bundlers, tests, no loader hooks). */
@@ -135,6 +156,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     if (!constructed.has(this)) return;
     for (const sdk of manualModules.get(this) ?? []) this.#patch(sdk);
     this.#patchImported();
+    recordRunsWith(this, () => this.#runSettings());
   }
 
   /**
@@ -148,6 +170,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   override disable(): void {
     super.disable();
+    recordRunsWith(this, undefined);
     for (const sdk of manualModules.get(this) ?? []) this.#unpatch(sdk);
   }
 
@@ -159,6 +182,9 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
         }
         if (typeof proto.countTokens === "function" && !isWrapped(proto.countTokens)) {
           this._wrap(proto, "countTokens", ((original: AnyFn) => this.#wrapCountTokens(original)) as never);
+        }
+        if (typeof proto.toolRunner === "function" && !isWrapped(proto.toolRunner)) {
+          this._wrap(proto, "toolRunner", ((original: AnyFn) => this.#wrapToolRunner(original)) as never);
         }
       }
       for (const proto of this.#batchPrototypes(sdk)) {
@@ -186,6 +212,7 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     for (const proto of this.#prototypes(sdk)) {
       if (isWrapped(proto.create)) this._unwrap(proto, "create");
       if (isWrapped(proto.countTokens)) this._unwrap(proto, "countTokens");
+      if (isWrapped(proto.toolRunner)) this._unwrap(proto, "toolRunner");
     }
     for (const proto of this.#batchPrototypes(sdk)) {
       if (isWrapped(proto.results)) this._unwrap(proto, "results");
@@ -269,9 +296,43 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     return settings;
   }
 
+  /** What every run needs from the instrumentation, built once and rebuilt when config or providers change. */
+  #runSettings(): RunSettings {
+    const cached = runSettingsOf.get(this);
+    if (cached) return cached;
+    let metrics = runMetricsOf.get(this);
+    if (!metrics) {
+      metrics = new RunMetrics(this.meter);
+      runMetricsOf.set(this, metrics);
+    }
+    const settings: RunSettings = {
+      tracer: this.tracer,
+      metrics,
+      emit: (record, ctx) => {
+        try {
+          this.logger.emit({
+            eventName: LOG_EVENT_RUN,
+            severityNumber: record.outcome === "completed" ? SeverityNumber.INFO : SeverityNumber.WARN,
+            severityText: record.outcome === "completed" ? "INFO" : "WARN",
+            timestamp: Date.parse(record.timestamp),
+            body: record as never,
+            context: ctx,
+          });
+        } catch (error) {
+          failedOnce("emitting the run log record", error);
+        }
+        const onRun = this.getConfig().onRun;
+        if (onRun) guard("onRun", () => onRun(record));
+      },
+    };
+    runSettingsOf.set(this, settings);
+    return settings;
+  }
+
   override setTracerProvider(provider: Parameters<InstrumentationBase["setTracerProvider"]>[0]): void {
     super.setTracerProvider(provider);
     settingsOf.delete(this);
+    runSettingsOf.delete(this);
   }
 
   #emit({ record, context: ctx, timeMs }: RecordedRequest): void {
@@ -317,7 +378,8 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
 
   #startCall(client: Json, body: Json, options: Json | undefined): ClaudeCall {
     wrapFetch(client);
-    const call = new ClaudeCall(this.#settings(), client, body, context.active());
+    const conversationId = (options?.openTelemetry as Json | undefined)?.conversationId;
+    const call = new ClaudeCall(this.#settings(), client, body, context.active(), { conversationId });
     // SDK 1.x helpers (`messages.stream()`) start the span before calling create and pass it along.
     const started = (options?.__span as { span?: Span } | undefined)?.span;
     if (started && typeof started.spanContext === "function" && !watchSpan(started as never, call)) {
@@ -329,6 +391,38 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     // its tracing turned off, Ballast makes the span itself, named and shaped the same.
     if (client._tracer === undefined) call.startOwnSpan();
     return call;
+  }
+
+  /**
+   * A tool runner's loop is one run: it starts when the loop is first iterated (`for await`, `await
+   * runner`, `runUntilDone()`), its calls and tools are added up in its context, and it ends with the loop.
+   */
+  #wrapToolRunner(original: AnyFn): AnyFn {
+    const instrumentation = this;
+    return function toolRunner(this: unknown, ...args: unknown[]) {
+      const [body, options] = args as [Json | undefined, Json | undefined];
+      const client = (this as { _client?: Json })?._client;
+      if (!instrumentation.isEnabled() || typeof body !== "object" || body === null || !client) {
+        return original.apply(this, args);
+      }
+      const runner = original.call(this, withTimedTools(body), options) as Json;
+      // the run belongs where the runner was made (`withClaudeContext(…, () => toolRunner(…))`), even when
+      // the loop is started later, by an `await` outside that context
+      const made = context.active();
+      guard("observing a tool runner", () =>
+        observeRunner(runner, () => {
+          const conversationId = (options?.openTelemetry as Json | undefined)?.conversationId;
+          return new ClaudeRun(instrumentation.#runSettings(), made, {
+            name: "tool_runner",
+            conversationId: typeof conversationId === "string" ? conversationId : undefined,
+            // SDK ≥ 0.134 makes the run's span itself (ClaudeSpanProcessor adds the sums to it)
+            ownSpan: client._tracer === undefined,
+            model: body.model,
+          });
+        }),
+      );
+      return runner;
+    };
   }
 
   #wrapCountTokens(original: AnyFn): AnyFn {
@@ -452,4 +546,74 @@ function observed(call: ClaudeCall, data: unknown): void {
     call.onMessage(data);
     call.finish("completed");
   }
+}
+
+/** The tool runner's tools, each timed as it runs and added to the run it runs in. */
+function withTimedTools(body: Json): Json {
+  if (!Array.isArray(body.tools)) return body;
+  return { ...body, tools: body.tools.map((tool) => (typeof tool?.run === "function" ? timedTool(tool) : tool)) };
+}
+
+/** `tool` with its `run` timed; everything else (its name, schema, parse, the SDK's helper marks) as it is. */
+function timedTool(tool: Json & { run: AnyFn }): Json {
+  const name = typeof tool.name === "string" ? tool.name : "unknown";
+  const run = tool.run;
+  async function timed(this: unknown, ...args: unknown[]) {
+    const ofRun = scopeFrom(context.active())?.run as ClaudeRun | undefined;
+    const started = performance.now();
+    const ended = (error: string | undefined) => ofRun?.addTool?.(name, (performance.now() - started) / 1000, error);
+    try {
+      const result = await run.apply(tool, args);
+      ended(undefined);
+      return result;
+    } catch (error) {
+      ended(errorType(error));
+      throw error;
+    }
+  }
+  return new Proxy(tool, {
+    get: (target, key, receiver) => (key === "run" ? timed : Reflect.get(target, key, receiver)),
+  });
+}
+
+/**
+ * Makes each iteration of `runner` one run: `makeRun` is called as the loop starts, and every step of
+ * the loop runs in the run's context, so its calls and tools find it. The run ends with the loop.
+ */
+function observeRunner(runner: Json, makeRun: () => ClaudeRun): void {
+  const iterate = runner[Symbol.asyncIterator as never] as AnyFn | undefined;
+  if (typeof iterate !== "function") return;
+  Object.defineProperty(runner, Symbol.asyncIterator, {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown) {
+      const run = makeRun();
+      const loop = context.with(run.context, () => iterate.call(this)) as AsyncIterator<unknown>;
+      const step = (next: () => Promise<IteratorResult<unknown>> | undefined, closing = false) => {
+        const result = context.with(run.context, next);
+        if (!result) {
+          run.finish(undefined, closing);
+          return Promise.resolve({ done: true, value: undefined });
+        }
+        return result.then(
+          (r) => {
+            if (r.done || closing) run.finish(undefined, closing);
+            return r;
+          },
+          (error: unknown) => {
+            run.finish(error);
+            throw error;
+          },
+        );
+      };
+      return {
+        next: (...args: [] | [unknown]) => step(() => loop.next(...args)),
+        return: (value?: unknown) => step(() => loop.return?.(value), true),
+        throw: (error?: unknown) => step(() => loop.throw?.(error)),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
+  });
 }

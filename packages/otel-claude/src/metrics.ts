@@ -176,7 +176,7 @@ export class CallMetrics {
 }
 
 /** A point into the SDK's histogram: one that throws costs that point only, not the call's counts. */
-function point(histogram: Histogram, value: number, attributes: Attributes, context: Context): void {
+export function point(histogram: Histogram, value: number, attributes: Attributes, context?: Context): void {
   try {
     histogram.record(value, attributes, context);
   } catch (error) {

@@ -63,3 +63,27 @@ export const TOKEN_BUCKETS = [
 ];
 
 export const LOG_EVENT = "ballast.claude.call";
+
+// Runs: a tool runner's loop, or `withClaudeRun` around the user's own.
+export const SPAN_TOOL_RUNNER = "anthropic.messages.tool_runner";
+export const OPERATION_INVOKE_AGENT = "invoke_agent";
+export const ATTR_CONVERSATION_ID = "gen_ai.conversation.id";
+export const ATTR_AGENT_NAME = "gen_ai.agent.name";
+export const ATTR_TOOL_NAME = "gen_ai.tool.name";
+export const ATTR_TOOL_TYPE = "gen_ai.tool.type";
+export const ATTR_RUN_ID = "ballast.run.id";
+export const ATTR_RUN_CALLS = "ballast.run.calls";
+export const ATTR_RUN_TOOL_CALLS = "ballast.run.tool_calls";
+export const ATTR_RUN_TOOL_ERRORS = "ballast.run.tool_errors";
+export const ATTR_RUN_OUTCOME = "ballast.run.outcome";
+
+export const METRIC_AGENT_DURATION = "gen_ai.invoke_agent.duration";
+export const METRIC_TOOL_DURATION = "gen_ai.execute_tool.duration";
+export const METRIC_RUN_COST = "ballast.run.cost";
+export const METRIC_RUN_CALLS = "ballast.run.calls";
+
+export const AGENT_DURATION_BUCKETS = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6];
+export const RUN_COST_BUCKETS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30];
+export const RUN_CALL_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128];
+
+export const LOG_EVENT_RUN = "ballast.claude.run";

@@ -4,7 +4,16 @@ import { attributionFrom } from "./attribution.js";
 import { type ClaudeCall, callFrom, type EndingSpan } from "./call.js";
 import { failedOnce } from "./diag-once.js";
 import { enrichmentAttributes } from "./enrich.js";
-import { ATTR_FEATURE, ATTR_PRICING_MODEL, ATTR_RESPONSE_CACHE, ATTR_USER_ID, SDK_SCOPE } from "./semconv.js";
+import { ClaudeRun } from "./run.js";
+import {
+  ATTR_CONVERSATION_ID,
+  ATTR_FEATURE,
+  ATTR_PRICING_MODEL,
+  ATTR_RESPONSE_CACHE,
+  ATTR_USER_ID,
+  SDK_SCOPE,
+  SPAN_TOOL_RUNNER,
+} from "./semconv.js";
 
 /** The parts of the SDK's `Span` this processor uses (structural, so any 3.x `sdk-trace` fits). */
 export interface EnrichableSpan extends EndingSpan {
@@ -19,6 +28,9 @@ export interface ClaudeSpanProcessorOptions {
   /** the price table for costs; default `PRICE_TABLE` from `@ballast/pricing` */
   pricing?: PriceTable;
 }
+
+/** Each SDK tool runner span seen starting in a run's context: the run whose sums it gets as it ends. */
+const runOfSpan = new WeakMap<object, ClaudeRun>();
 
 /** Each SDK `messages.create` span seen starting here: the call it records (`null` when there is none or no more). */
 const callOfSpan = new WeakMap<object, ClaudeCall | null>();
@@ -81,6 +93,13 @@ export class ClaudeSpanProcessor {
   }
 
   #attribute(span: EnrichableSpan, parentContext: Context): void {
+    if (span.name === SPAN_TOOL_RUNNER) {
+      const run = attributionFrom(parentContext).run;
+      if (run instanceof ClaudeRun && !run.span) {
+        run.span = span as never;
+        runOfSpan.set(span, run);
+      }
+    }
     if (span.name !== "anthropic.messages.create") return this.#attributeAlone(span, parentContext);
     const call = callFrom(parentContext);
     if (!call || call.span) {
@@ -94,11 +113,15 @@ export class ClaudeSpanProcessor {
     const who = attributionFrom(parentContext);
     if (who.userId) span.setAttribute(ATTR_USER_ID, who.userId);
     if (who.feature) span.setAttribute(ATTR_FEATURE, who.feature);
+    if (who.conversationId && span.attributes[ATTR_CONVERSATION_ID] === undefined)
+      span.setAttribute(ATTR_CONVERSATION_ID, who.conversationId);
     if (Object.keys(who.attributes).length > 0) span.setAttributes(who.attributes);
   }
 
   onEnding(span: EnrichableSpan): void {
     try {
+      const run = runOfSpan.get(span);
+      if (run) return void span.setAttributes(run.rollupAttributes(run.outcomeOfSpan(span.status?.code)));
       const call = linkedCall(span);
       if (call?.endsWithSpan) return call.finishFromSpan(span);
       if (!isSdkClaudeSpan(span) || span.attributes[ATTR_PRICING_MODEL] !== undefined) return;
