@@ -36,7 +36,7 @@ export interface Fault {
   model?: string;
   /** which endpoint takes the fault; default `messages` (create and stream) */
   on?: FaultEndpoint;
-  /** how many matching calls take it; default 1 */
+  /** how many matching calls take it; default 1; `Infinity`: every one from now on (a model that never stops) */
   times?: number;
 }
 
@@ -73,8 +73,8 @@ export function validateFault(input: unknown): Fault {
   ) {
     fail("retryAfterS", "a number of seconds ≥ 0 or an HTTP date string", f.retryAfterS);
   }
-  if (f.times !== undefined && !(Number.isInteger(f.times) && f.times >= 1)) {
-    fail("times", "an integer ≥ 1", f.times);
+  if (f.times !== undefined && !((Number.isInteger(f.times) && f.times >= 1) || f.times === Number.POSITIVE_INFINITY)) {
+    fail("times", "an integer ≥ 1 or Infinity", f.times);
   }
   if (f.on !== undefined && !ENDPOINTS.includes(f.on)) fail("on", ENDPOINTS.join(" | "), f.on);
   if (f.reply?.toolUse && typeof f.reply.toolUse.name !== "string") {

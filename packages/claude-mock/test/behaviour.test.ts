@@ -119,6 +119,48 @@ describe("fault injection", () => {
     });
   });
 
+  for (const stream of [false, true])
+    it(`scripts tool loops for the SDK's tool runner, down to a model that never stops${stream ? " (streamed)" : ""}`, async () => {
+      const m = await mock();
+      const c = client(Anthropic, m);
+      let lookups = 0;
+      const tools = [
+        {
+          name: "get_order",
+          description: "Look an order up",
+          input_schema: { type: "object" as const, properties: { id: { type: "string" } } },
+          run: async () => {
+            lookups++;
+            return "shipped";
+          },
+        },
+      ];
+      m.enqueue(
+        { reply: { toolUse: { name: "get_order", input: { id: "A1" } } } },
+        { reply: { toolUse: { name: "get_order", input: { id: "B2" } } } },
+        { reply: { text: "Both shipped." } },
+      );
+      const done = await c.beta.messages.toolRunner({ ...ask("Where are A1 and B2?"), tools, stream } as never);
+      expect((done as { content: Array<{ text?: string }> }).content.at(-1)?.text).toBe("Both shipped.");
+      expect(lookups).toBe(2);
+
+      m.enqueue({ reply: { toolUse: { name: "get_order", input: { id: "C3" } } }, times: Number.POSITIVE_INFINITY });
+      const runner = c.beta.messages.toolRunner({ ...ask("Where is C3?"), tools, stream, max_iterations: 6 } as never);
+      const replies: Array<{ stop_reason: string | null; content: Array<{ type: string; id?: string }> }> = [];
+      for await (const turn of runner as AsyncIterable<unknown>) {
+        replies.push(
+          stream
+            ? await (turn as { finalMessage(): Promise<(typeof replies)[0]> }).finalMessage()
+            : (turn as (typeof replies)[0]),
+        );
+      }
+      expect(replies).toHaveLength(6);
+      expect(replies.every((r) => r.stop_reason === "tool_use" && r.content.at(-1)?.type === "tool_use")).toBe(true);
+      expect(new Set(replies.map((r) => r.content.at(-1)?.id)).size).toBe(6); // each call a call of its own
+      expect(lookups).toBe(2 + 6);
+      expect(m.requests).toHaveLength(3 + 6);
+    });
+
   it("targets a model and repeats `times`, leaving other models alone", async () => {
     const m = await mock();
     m.enqueue({ status: 529, model: "claude-opus-4-8", times: 2 });
@@ -171,6 +213,7 @@ describe("fault injection", () => {
     expect(() => m.enqueue({ status: 99 })).toThrow(/fault.status must be an integer HTTP status/);
     expect(() => m.enqueue({ stream: "explode" as never })).toThrow(/fault.stream must be "error" or "drop"/);
     expect(() => m.enqueue({ status: 429, times: 0 })).toThrow(/fault.times/);
+    expect(() => m.enqueue({ status: 429, times: 1.5 })).toThrow(/an integer ≥ 1 or Infinity/);
   });
 });
 
