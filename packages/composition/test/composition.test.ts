@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MockClaude } from "@ballast/claude-mock";
-import { createGovernor, withGovernor } from "@ballast/ratelimit";
+import { createGovernor, createRateLimiter, type RateLimiter, withGovernor, withRateLimit } from "@ballast/ratelimit";
 import { cacheable, cacheStatus, withResponseCache } from "@ballast/response-cache";
 import { retryPolicy, withRetry } from "@ballast/retry";
 import type { Context } from "@opentelemetry/api";
@@ -28,23 +28,42 @@ const usd = (model: string, input: number, output: number) => {
   return (input * i + output * o) / 1_000_000;
 };
 
-type Layer = "retry" | "governor" | "cache";
+type Layer = "retry" | "governor" | "cache" | "limit";
 const permutations = (items: Layer[]): Layer[][] =>
   items.length <= 1
     ? [items]
     : items.flatMap((x, i) => permutations(items.filter((_, j) => j !== i)).map((p) => [x, ...p]));
-const STACKS: Layer[][] = [[], ["retry"], ["governor"], ["cache"], ...permutations(["retry", "governor", "cache"])];
+const STACKS: Layer[][] = [
+  [],
+  ["retry"],
+  ["governor"],
+  ["cache"],
+  ["limit"],
+  ...permutations(["retry", "governor", "cache", "limit"]),
+];
+
+const TOKEN_BUDGET = 1_000_000;
+/** What the "limit" layer's key has spent of its token budget (a zero demand sees what is left). */
+const spentTokens = async (limiter: RateLimiter) =>
+  TOKEN_BUDGET - ((await limiter.acquire("k", {})).remaining.tokens as number);
 
 /** Wraps `base` with `layers`, the first innermost: ["retry", "cache"] is withResponseCache(withRetry(base)). */
-function wrap(base: Anthropic, layers: Layer[]): Anthropic {
+function wrap(base: Anthropic, layers: Layer[], limiter?: RateLimiter): Anthropic {
   let c = base;
   for (const layer of layers) {
     if (layer === "retry") c = withRetry(c, retryPolicy({ baseDelayMs: 1, fallbackModels: [FALLBACK] }));
     if (layer === "governor") c = withGovernor(c, createGovernor());
     if (layer === "cache") c = withResponseCache(c, { ttl: "1m" });
+    if (layer === "limit") c = withRateLimit(c, limiter ?? tokenLimiter(), { key: () => "k" });
   }
   return c;
 }
+
+const tokenLimiter = () =>
+  createRateLimiter({
+    name: "matrix",
+    rules: [{ name: "tokens", limit: TOKEN_BUDGET, window: "1h", measure: "tokens" }],
+  });
 
 interface Shape {
   stream: boolean;
@@ -126,7 +145,8 @@ describe("wrappers composed with the instrumentation", () => {
       const counting = new CountingProcessor();
       const t = setupTelemetry({ extraProcessors: [counting] });
       const m = await mock();
-      const c = wrap(client(sdk.Client, m), layers);
+      const limiter = tokenLimiter();
+      const c = wrap(client(sdk.Client, m), layers, limiter);
       const reply = { reply: { text: shape.reply.text } };
       const cacheInStack = layers.includes("cache");
 
@@ -140,6 +160,7 @@ describe("wrappers composed with the instrumentation", () => {
 
       const callsBefore = t.records.length;
       const spansBefore = t.claudeSpans().length;
+      const tokensBefore = await spentTokens(limiter);
       const wireBefore = wire(m).length;
       let result: unknown;
       let error: unknown;
@@ -201,6 +222,20 @@ describe("wrappers composed with the instrumentation", () => {
         const cost = usd(answeredBy, INPUT, shape.reply.tokens) + (brokenStream ? usd(MODEL, INPUT, 0) : 0);
         expect(record.cost_usd).toBeCloseTo(cost, 12);
         if (cacheInStack) expect(cacheStatus(result)).toBeUndefined();
+      }
+      if (layers.includes("limit")) {
+        // settled to what the requests it saw used: a cache hit nothing; a stream broken after its
+        // message_start its input too, when the limit sits inside the retry that resent it
+        const brokenStream = outcome === "stream error before the first delta";
+        const low = hit ? 0 : fails ? INPUT : INPUT + shape.reply.tokens;
+        const high = low + (brokenStream && !fails ? INPUT + 1 : fails ? 1 : 0);
+        let spent = 0;
+        for (const end = Date.now() + 2000; ; await new Promise((r) => setTimeout(r, 5))) {
+          spent = (await spentTokens(limiter)) - tokensBefore;
+          if ((spent >= low && spent <= high) || Date.now() > end) break;
+        }
+        expect(spent, "tokens the limit settled").toBeGreaterThanOrEqual(low);
+        expect(spent, "tokens the limit settled").toBeLessThanOrEqual(high);
       }
       const costPoints = (await t.metrics()).get("gen_ai.usage.cost") ?? [];
       const metricTotal = costPoints.reduce((sum, p) => sum + (p.value as number), 0);

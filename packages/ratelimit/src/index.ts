@@ -29,3 +29,4 @@ export {
 export { type RedisLike, RedisStore, redisStore } from "./redis-store.js";
 export type { Algorithm, Measure, RuleInput } from "./rules.js";
 export type { AcquireResult, RateLimitStore, StoreRule } from "./store.js";
+export { type CallContext, RateLimitedError, type WithRateLimitOptions, withRateLimit } from "./with-rate-limit.js";
