@@ -13,6 +13,8 @@ export interface AlertOptions {
   dailySpendUsd?: number;
   /** cache hit ratio below this share of what it was an hour before (default 0.5) */
   cacheCollapseFactor?: number;
+  /** share of a tool's executions that throw, sustained 10 m (default 0.1) */
+  toolErrorRatio?: number;
   /** where runbook links point: your copy of docs/runbooks.md (default the relative path) */
   runbookBase?: string;
 }
@@ -42,6 +44,8 @@ interface Rule {
 const CALLS = "gen_ai_client_operation_duration_seconds_count";
 const BUCKETS = "gen_ai_client_operation_duration_seconds_bucket";
 const TOKENS = "ballast_claude_tokens_total";
+const RUNS = "gen_ai_invoke_agent_duration_seconds_count";
+const TOOLS = "gen_ai_execute_tool_duration_seconds_count";
 
 export const GROUP = "ballast-claude";
 
@@ -66,6 +70,7 @@ export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] 
     errorRatio: options.errorRatio ?? 0.01,
     dailySpendUsd: options.dailySpendUsd ?? 100,
     cacheCollapseFactor: options.cacheCollapseFactor ?? 0.5,
+    toolErrorRatio: options.toolErrorRatio ?? 0.1,
     runbookBase: options.runbookBase ?? "docs/runbooks.md",
   };
   for (const [k, v] of Object.entries(o)) {
@@ -188,6 +193,29 @@ export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] 
       "ticket",
       "Claude calls are losing part of their telemetry",
       "Recording Claude calls in {{ $labels.service_name }} failed {{ $value | humanize }} times in the last 15 minutes at the step {{ $labels.ballast_telemetry_step }}: those calls went on without it, so dashboards, logs or traces miss part of them.",
+    ),
+    rule(
+      "ClaudeRunsStoppedByBudget",
+      [
+        `sum by (service_name, ballast_feature) (increase(${RUNS}{ballast_run_outcome="stopped_by_budget"}[15m]))`,
+        ">",
+        0,
+      ],
+      "ticket",
+      "Agent runs stopped by a budget",
+      "{{ $value | humanize }} agent runs of {{ $labels.ballast_feature }} in {{ $labels.service_name }} were stopped by a withRateLimit rule in the last 15 minutes: a loop kept calling, or the budget is too small for the task.",
+    ),
+    rule(
+      "ClaudeToolErrorRateHigh",
+      [
+        `sum by (service_name, gen_ai_tool_name) (rate(${TOOLS}{error_type!=""}[10m])) / sum by (service_name, gen_ai_tool_name) (rate(${TOOLS}[10m]))`,
+        ">",
+        o.toolErrorRatio,
+      ],
+      "ticket",
+      "An agent tool keeps failing",
+      `{{ $value | humanizePercentage }} of the executions of the tool {{ $labels.gen_ai_tool_name }} in {{ $labels.service_name }} threw over 10 minutes (threshold ${o.toolErrorRatio * 100}%): agents get error results instead of data, and retry or give up.`,
+      "10m",
     ),
   ];
 }

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
+import { agentRuns } from "./agent-runs.ts";
 import { alertRules } from "./alerts.ts";
 import { costAndCaching } from "./cost.ts";
 import { grafanaAlerting } from "./grafana-alerting.ts";
@@ -16,6 +17,7 @@ export const DASHBOARDS = {
   "claude-cost": costAndCaching,
   "claude-reliability": reliability,
   "claude-traces": tracesDashboard,
+  "claude-runs": agentRuns,
 };
 
 /** Every generated file: its location and what the generator writes there now. */

@@ -32,6 +32,8 @@ export const filters = {
   model: `${SERVICE},gen_ai_request_model=~"$model"`,
   /** rate-limit and org series carry neither */
   service: SERVICE,
+  /** run series carry a feature, no model (a run may use several) */
+  run: `${SERVICE},ballast_feature=~"$feature"`,
 };
 
 export const UIDS = {
@@ -39,6 +41,7 @@ export const UIDS = {
   cost: "ballast-claude-cost",
   reliability: "ballast-claude-reliability",
   traces: "ballast-claude-traces",
+  runs: "ballast-claude-runs",
 };
 
 export const q = (expr: string, legend = "") =>
@@ -70,7 +73,7 @@ export function dashboard(
     .time({ from: "now-6h", to: "now" })
     .timezone("browser")
     .withVariable(new DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"))
-    // the four dashboards link to each other, keeping time range and variables
+    // the dashboards link to each other, keeping time range and variables
     .link(
       new DashboardLinkBuilder("Ballast")
         .type(DashboardLinkType.Dashboards)

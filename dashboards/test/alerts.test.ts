@@ -16,6 +16,7 @@ describe("alert rules", () => {
       "grafana/claude-cost.json",
       "grafana/claude-reliability.json",
       "grafana/claude-traces.json",
+      "grafana/claude-runs.json",
       "prometheus/ballast-alerts.rules.yml",
       "grafana-alerting/ballast-alerts.yml",
     ]);
@@ -30,7 +31,7 @@ describe("alert rules", () => {
     const run = await promtool();
     const result = await run(["check", "rules", "ballast-alerts.rules.yml"], { cwd: DIR });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("SUCCESS: 10 rules found");
+    expect(result.stdout).toContain("SUCCESS: 12 rules found");
   });
 
   it("fire on bad series and stay silent on good ones (promtool test rules)", async () => {

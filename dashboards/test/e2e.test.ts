@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Anthropic, * as sdk from "@anthropic-ai/sdk";
 import { startMockClaude } from "@ballast/claude-mock";
 import { ClaudeInstrumentation, withClaudeContext } from "@ballast/otel-claude";
-import { createGovernor, createRateLimiter, withGovernor } from "@ballast/ratelimit";
+import { createGovernor, createRateLimiter, withGovernor, withRateLimit } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
 import { promtool, startVictoriaMetrics, type VictoriaMetricsService } from "@ballast/test-services";
 import { context, metrics } from "@opentelemetry/api";
@@ -25,12 +25,15 @@ const POLICY = "policy ".repeat(2000);
 
 /**
  * Runs a workload through otel-claude, @ballast/retry, @ballast/ratelimit and the org governor against
- * claude-mock, exporting with the real OTLP exporter to VictoriaMetrics under `service`. `bad` adds
- * max_tokens truncations, 5xx/529/429 bursts that open the model's circuit, slow answers, budgets
- * small enough to run out and an `onCall` that throws.
+ * claude-mock, exporting with the real OTLP exporter to VictoriaMetrics under `service`, with an order
+ * agent (the SDK's tool runner) every round. `bad` adds max_tokens truncations, 5xx/529/429 bursts that
+ * open the model's circuit, slow answers, budgets small enough to run out, an `onCall` that throws, and
+ * an agent whose model never stops asking for a tool that always throws, stopped by its conversation's
+ * budget.
  */
 async function workload(vmUrl: string, service: string, bad: boolean): Promise<void> {
   const mock = await startMockClaude({ latency: bad ? { ttftMs: 300 } : {} });
+  const agentMock = await startMockClaude(); // its own: a model that never stops must not answer the chat
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ "service.name": service, "deployment.environment.name": "e2e" }),
     readers: [
@@ -70,8 +73,34 @@ async function workload(vmUrl: string, service: string, bad: boolean): Promise<v
       { name: "daily_usd", limit: bad ? 0.15 : 100, window: "day", measure: "usd", alertAt: [0.5, 0.8, 1] },
     ],
   });
+  const agent = withRateLimit(
+    new Anthropic({ baseURL: agentMock.url, apiKey: "sk-test", maxRetries: 0 }),
+    createRateLimiter({ name: "e2e_agent", rules: [{ name: "conversation_calls", limit: 3, window: "1h" }] }),
+    { key: (ctx) => ctx.conversationId },
+  );
+  const tools = [
+    {
+      name: "check_stock",
+      description: "Check an item's stock",
+      input_schema: { type: "object" as const, properties: { sku: { type: "string" } } },
+      run: async () => {
+        if (bad) throw new Error("stock service down");
+        return "12 in stock";
+      },
+    },
+  ];
+  if (bad) agentMock.enqueue({ reply: { toolUse: { name: "check_stock" } }, times: Number.POSITIVE_INFINITY });
   try {
     for (let round = 0; round < 3; round++) {
+      if (!bad) agentMock.enqueue({ reply: { toolUse: { name: "check_stock" } } }, { reply: { text: "In stock." } });
+      await withClaudeContext({ feature: "order_agent", conversationId: `${service}_conv_${round}` }, () =>
+        agent.beta.messages
+          .toolRunner({ model: MODEL, max_tokens: 100, messages: [{ role: "user", content: "Is X in stock?" }], tools })
+          .then(
+            () => {},
+            () => {}, // the bad run's agent is stopped by its budget
+          ),
+      );
       // faults every round, so that rate() sees them grow
       if (bad) mock.enqueue({ status: 500, times: 3 }, { status: 429, retryAfterMs: 10, times: 2 });
       if (bad && round === 1) mock.enqueue({ status: 529, model: MODEL, times: 8 }); // opens MODEL's circuit
@@ -111,7 +140,7 @@ async function workload(vmUrl: string, service: string, bad: boolean): Promise<v
     instrumentation.disable();
     await provider.shutdown();
     metrics.disable();
-    await mock.close();
+    await Promise.all([mock.close(), agentMock.close()]);
   }
 }
 
@@ -178,6 +207,8 @@ describe("alert expressions on real data", () => {
       "ClaudeCircuitOpen",
       "ClaudeBudgetExhausted",
       "ClaudeTelemetryFailing",
+      "ClaudeRunsStoppedByBudget",
+      "ClaudeToolErrorRateHigh",
     ]) {
       expect(firing[alert], alert).toEqual(["e2e-bad"]);
     }

@@ -1,5 +1,5 @@
 import { type AlertDefinition, alertDefinitions } from "@ballast/dashboards/alerts";
-import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import type { ClaudeCallRecord, ClaudeRunRecord } from "@ballast/otel-claude";
 import type { ClaudeRequest } from "./telemetry.ts";
 
 export interface AlertVerdict {
@@ -24,6 +24,8 @@ export interface RunFacts {
   openCircuits: string[];
   /** steps of recording calls that failed in the run (ballast.claude.telemetry.failures) */
   telemetryFailures: number;
+  /** one per agent run (a tool runner's loop) */
+  runs: ClaudeRunRecord[];
 }
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * xs.length) - 1)] ?? 0;
@@ -45,6 +47,17 @@ const VALUES: Record<string, (run: RunFacts) => number | null> = {
   ClaudeCircuitOpen: ({ openCircuits }) => (openCircuits.length ? 1 : 0),
   ClaudeBudgetExhausted: ({ budgetAlertsAt }) => budgetAlertsAt.filter((t) => t >= 1).length,
   ClaudeTelemetryFailing: ({ telemetryFailures }) => telemetryFailures,
+  ClaudeRunsStoppedByBudget: ({ runs }) => runs.filter((r) => r.outcome === "stopped_by_budget").length,
+  // the worst tool's share of executions that threw (the rule is per tool)
+  ClaudeToolErrorRateHigh: ({ runs }) => {
+    const byTool = new Map<string, { calls: number; errors: number }>();
+    for (const run of runs)
+      for (const [tool, { calls, errors }] of Object.entries(run.tools)) {
+        const total = byTool.get(tool) ?? { calls: 0, errors: 0 };
+        byTool.set(tool, { calls: total.calls + calls, errors: total.errors + errors });
+      }
+    return Math.max(0, ...[...byTool.values()].map((t) => t.errors / t.calls));
+  },
 };
 
 /**

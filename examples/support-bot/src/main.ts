@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { startMockClaude } from "@ballast/claude-mock";
-import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import type { ClaudeCallRecord, ClaudeRunRecord } from "@ballast/otel-claude";
 import { createRateLimiter, memoryStore, redisStore } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
 import { Redis } from "ioredis";
@@ -63,6 +63,7 @@ const QUESTIONS = [
 const opts = options();
 const real = Boolean(process.env.ANTHROPIC_API_KEY);
 const records: ClaudeCallRecord[] = [];
+const runs: ClaudeRunRecord[] = [];
 const counters: Counters = {
   requests: 0,
   rateLimited: 0,
@@ -75,10 +76,13 @@ const counters: Counters = {
   circuits: new Map(),
   telemetryFailures: 0,
 };
-const telemetry = startTelemetry((record) => {
-  records.push(record);
-  if (opts.verbose) console.log(JSON.stringify(record));
-});
+const telemetry = startTelemetry(
+  (record) => {
+    records.push(record);
+    if (opts.verbose) console.log(JSON.stringify(record));
+  },
+  (run) => runs.push(run),
+);
 
 const PRIMARY = "claude-opus-4-8";
 const FALLBACKS = ["claude-sonnet-5", "claude-haiku-4-5"];
@@ -202,6 +206,6 @@ await mock?.close();
 redis?.disconnect();
 counters.telemetryFailures = await telemetry.telemetryFailures();
 await telemetry.shutdown(); // flushes OTLP exports
-const summary = summarize(records, telemetry.requests(), counters, (Date.now() - started) / 1000);
+const summary = summarize(records, telemetry.requests(), counters, (Date.now() - started) / 1000, runs);
 if (opts.json) console.log(JSON.stringify(summary));
 else printSummary(summary, (line) => console.log(line));

@@ -1,4 +1,4 @@
-import type { ClaudeCallRecord } from "@ballast/otel-claude";
+import type { ClaudeCallRecord, ClaudeRunRecord } from "@ballast/otel-claude";
 import { type AlertVerdict, judgeAlerts } from "./alerts.ts";
 import type { ClaudeRequest } from "./telemetry.ts";
 
@@ -59,6 +59,7 @@ export function summarize(
   requests: ClaudeRequest[],
   c: Counters,
   durationS: number,
+  runs: ClaudeRunRecord[] = [],
 ): Summary {
   const sum = (f: (r: ClaudeCallRecord) => number) => records.reduce((s, r) => s + f(r), 0);
   const input = sum((r) => r.input_tokens);
@@ -75,6 +76,7 @@ export function summarize(
     budgetAlertsAt: c.budgetAlertsAt,
     openCircuits: [...c.circuits].filter(([, state]) => state === "open").map(([model]) => model),
     telemetryFailures: c.telemetryFailures,
+    runs,
   });
   return {
     calls: records.length,

@@ -1,5 +1,10 @@
 import * as sdk from "@anthropic-ai/sdk";
-import { type ClaudeCallRecord, ClaudeInstrumentation, ClaudeSpanProcessor } from "@ballast/otel-claude";
+import {
+  type ClaudeCallRecord,
+  ClaudeInstrumentation,
+  type ClaudeRunRecord,
+  ClaudeSpanProcessor,
+} from "@ballast/otel-claude";
 import { context, logs, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
@@ -67,7 +72,10 @@ class RequestLog implements SpanProcessor {
  * OpenTelemetry for the demo: Ballast's instrumentation and span processor always (the summary is
  * built from its per-call records); OTLP export when OTEL_EXPORTER_OTLP_*ENDPOINT says where to.
  */
-export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
+export function startTelemetry(
+  onCall: (record: ClaudeCallRecord) => void,
+  onRun: (record: ClaudeRunRecord) => void = () => {},
+) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const resource = resourceFromAttributes({
     "service.name": process.env.OTEL_SERVICE_NAME ?? "support-bot",
@@ -97,7 +105,7 @@ export function startTelemetry(onCall: (record: ClaudeCallRecord) => void) {
   const loggerProvider = new LoggerProvider({ resource, processors });
   logs.setGlobalLoggerProvider(loggerProvider);
 
-  const instrumentation = new ClaudeInstrumentation({ onCall });
+  const instrumentation = new ClaudeInstrumentation({ onCall, onRun });
   instrumentation.setTracerProvider(tracerProvider);
   instrumentation.setMeterProvider(meterProvider);
   instrumentation.setLoggerProvider(loggerProvider);

@@ -58,12 +58,13 @@ export class RunMetrics {
     point(this.#calls, run.calls, labels);
   }
 
-  recordTool(tool: string, run: string, errorType: string, durationS: number): void {
+  recordTool(tool: string, run: { name: string; feature: string }, errorType: string, durationS: number): void {
     const labels: Attributes = {
       [semconv.ATTR_TOOL_NAME]: tool,
       [semconv.ATTR_TOOL_TYPE]: "function",
-      [semconv.ATTR_AGENT_NAME]: run,
+      [semconv.ATTR_AGENT_NAME]: run.name,
     };
+    if (run.feature) labels[semconv.ATTR_FEATURE] = run.feature;
     if (errorType) labels[semconv.ATTR_ERROR_TYPE] = errorType;
     point(this.#tool, durationS, labels);
   }

@@ -203,7 +203,12 @@ export class ClaudeRun implements RunScope {
     if (error) counts.errors++;
     this.#tools.set(tool, counts);
     try {
-      this.#settings?.metrics.recordTool(tool, this.name, error ?? "", durationS);
+      this.#settings?.metrics.recordTool(
+        tool,
+        { name: this.name, feature: this.#who.feature ?? "" },
+        error ?? "",
+        durationS,
+      );
     } catch (problem) {
       failedOnce("recording a tool execution", problem);
     }
