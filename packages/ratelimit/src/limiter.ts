@@ -34,6 +34,11 @@ export interface Ticket {
   remaining: Record<string, number>;
   /** ms until the refused demand could fit; −1 when it never can; 0 when allowed */
   retryAfterMs: number;
+  /**
+   * refused: what the refusing rule had counted for this key before this demand, in its measure (requests,
+   * tokens, USD); undefined when allowed or refused for a store error
+   */
+  spent: number | undefined;
   /** `RateLimit-Policy` and `RateLimit` (IETF draft) and, when refused, `Retry-After` */
   headers: Record<string, string>;
   /** reconciles the reservation with what the call used: refunds the unused part, charges an overrun */
@@ -162,6 +167,7 @@ export class RateLimiter {
           : this.rules[result.refusedBy]?.name,
       remaining,
       retryAfterMs: result.allowed ? 0 : result.retryAfterMs,
+      spent: result.allowed ? undefined : result.refusedUsed,
       headers: rateLimitHeaders(this.rules, result, this.#policyHeader),
       settle: async (usage) => {
         const checked = settledUsage(usage); // before anything is sent: a refused settle leaves the ticket open

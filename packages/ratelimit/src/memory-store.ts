@@ -37,12 +37,12 @@ export class MemoryStore implements RateLimitStore {
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;
-      const refuse = (wait: number) => refused(r, wait);
+      const refuse = (wait: number, used: number) => refused(r, wait, used);
       if (rule.calendar) {
         const period = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
         const key = `${base[r]}:${period.start}`;
         const used = this.#entries.get(key, now) ?? 0;
-        if (used + cost > rule.limit) return refuse(cost > rule.limit ? -1 : period.end - now);
+        if (used + cost > rule.limit) return refuse(cost > rule.limit ? -1 : period.end - now, used);
         plans.push({
           key,
           used,
@@ -59,10 +59,10 @@ export class MemoryStore implements RateLimitStore {
         const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
         const used = prev * (1 - (now - idx * w) / w) + cur;
         if (used + cost > rule.limit) {
-          if (cost > rule.limit) return refuse(-1);
+          if (cost > rule.limit) return refuse(-1, used);
           if (cur + cost <= rule.limit)
-            return refuse(Math.ceil(idx * w + (1 - (rule.limit - cur - cost) / prev) * w - now));
-          return refuse(Math.ceil((idx + 1) * w + (1 - (rule.limit - cost) / cur) * w - now));
+            return refuse(Math.ceil(idx * w + (1 - (rule.limit - cur - cost) / prev) * w - now), used);
+          return refuse(Math.ceil((idx + 1) * w + (1 - (rule.limit - cost) / cur) * w - now), used);
         }
         plans.push({
           key,
@@ -76,8 +76,9 @@ export class MemoryStore implements RateLimitStore {
         const interval = rule.windowMs / rule.limit;
         const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
         const next = tat + cost * interval;
-        if (cost > rule.limit) return refuse(-1);
-        if (next - now > rule.windowMs) return refuse(Math.ceil(next - now - rule.windowMs));
+        const fill = (tat - now) / interval;
+        if (cost > rule.limit) return refuse(-1, fill);
+        if (next - now > rule.windowMs) return refuse(Math.ceil(next - now - rule.windowMs), fill);
         plans.push({
           key: base[r] as string,
           used: (tat - now) / interval,

@@ -169,7 +169,8 @@ export class RedisStore implements RateLimitStore {
     if (typeof this.#client[t.command] !== "function")
       this.#client.defineCommand(t.command, { lua: acquireScript(rules) });
     const reply = (await this.#call(t.command, args(t, this.#now, base, rules, costs))) as unknown[];
-    if (!reply[0]) return refused(Number(reply[1]) - 1, Number(reply[2]));
+    if (!reply[0])
+      return refused(Number(reply[1]) - 1, Number(reply[2]), reply[3] == null ? undefined : Number(reply[3]));
     const result = admitted();
     let i = 1;
     for (let r = 0; r < rules.length; r++, i += 3) {

@@ -26,6 +26,8 @@ export interface AcquireResult {
   windows: number[];
   /** alerts fired: rule index and threshold */
   alerts: Array<[number, number]>;
+  /** refused: what the refusing rule had counted for the key (in its measure), before this demand */
+  refusedUsed?: number;
 }
 
 /**
@@ -50,7 +52,19 @@ export function admitted(): AcquireResult {
   return { allowed: true, refusedBy: -1, retryAfterMs: 0, remaining: [], resetMs: [], windows: [], alerts: [] };
 }
 
-/** The result of an acquire that `rule` (index) refused; `retryAfterMs` −1 when the demand can never fit. */
-export function refused(rule: number, retryAfterMs: number): AcquireResult {
-  return { allowed: false, refusedBy: rule, retryAfterMs, remaining: [], resetMs: [], windows: [], alerts: [] };
+/**
+ * The result of an acquire that `rule` (index) refused; `retryAfterMs` −1 when the demand can never fit;
+ * `used`: what that rule had counted for the key, before this demand.
+ */
+export function refused(rule: number, retryAfterMs: number, used?: number): AcquireResult {
+  return {
+    allowed: false,
+    refusedBy: rule,
+    retryAfterMs,
+    remaining: [],
+    resetMs: [],
+    windows: [],
+    alerts: [],
+    ...(used === undefined ? {} : { refusedUsed: used }),
+  };
 }

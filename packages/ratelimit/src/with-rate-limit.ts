@@ -34,6 +34,8 @@ export class RateLimitedError extends Error {
     readonly rule: string,
     /** that rule's limit */
     readonly limit: number | undefined,
+    /** what that rule had counted for the key before this call, in its measure (requests, tokens, USD) */
+    readonly spent: number | undefined,
     /** what the refused call would have reserved under that rule */
     readonly requested: number | undefined,
     readonly key: string,
@@ -134,6 +136,7 @@ function refusal(
   return new RateLimitedError(
     ticket.rule ?? "unknown",
     rule?.limit,
+    ticket.spent,
     requested,
     key,
     ticket.retryAfterMs,

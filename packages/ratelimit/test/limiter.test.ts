@@ -212,9 +212,12 @@ describe("memory store", () => {
             const costs = rules.map((r) => (r.fractional ? eighths / 8 : Math.ceil(eighths / 8)));
             const expected = await memory.acquire(base, rules, costs);
             const got = await redis.acquire(base, rules, costs);
-            expect({ ...got, remaining: got.remaining.map((x) => Math.round(x * 1e9)) }).toEqual({
+            // Lua formats a number with 14 significant digits: fractions are compared to the nano-unit
+            const nano = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1e9));
+            expect({ ...got, remaining: got.remaining.map(nano), refusedUsed: nano(got.refusedUsed) }).toEqual({
               ...expected,
-              remaining: expected.remaining.map((x) => Math.round(x * 1e9)),
+              remaining: expected.remaining.map(nano),
+              refusedUsed: nano(expected.refusedUsed),
             });
           }
         },

@@ -45,7 +45,7 @@ describe("withRateLimit", () => {
     await client.messages.create(ask("two"));
     const refused = await client.messages.create(ask("three")).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RateLimitedError);
-    expect(refused).toMatchObject({ rule: "calls", limit: 2, requested: 1, key: "user_1" });
+    expect(refused).toMatchObject({ rule: "calls", limit: 2, spent: 2, requested: 1, key: "user_1" });
     expect((refused as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
     expect((refused as RateLimitedError).headers["RateLimit-Policy"]).toContain("calls");
     expect(mock.requests.length - before).toBe(2);

@@ -19,7 +19,8 @@ export const ACQUIRE_TEMPLATE = `-- Acquire for every rule of one limiter and ke
 --             sliding window: the caller's window index and the one before (its own clock's)
 --             calendar: the four period boundaries around the caller's now
 --             then the rule's alert thresholds (fractions of the limit), as many as its shape has
--- Returns   refused: {0, refusing rule (1-based), retry after ms (-1: can never fit)}
+-- Returns   refused: {0, refusing rule (1-based), retry after ms (-1: can never fit), what the rule had
+--             counted (a string: Redis truncates Lua numbers)}
 --           allowed: {1, then per rule: remaining, reset ms, window index, then alerts fired as
 --             rule, threshold pairs}; a fractional remaining (USD) is a string: Redis truncates Lua numbers
 --
@@ -76,13 +77,13 @@ do
   local cur, prev = (got[$g1] or 0) + 0, (got[$g2] or 0) + 0
   used$r = prev * (1 - (now - idx$r * window$r) / window$r) + cur
   if used$r + cost$r > limit$r then
-    if cost$r > limit$r then return {0, $r, -1} end
+    if cost$r > limit$r then return {0, $r, -1, tostring(used$r)} end
     if cur + cost$r <= limit$r then
       -- the previous window's weight fades enough within this window
-      return {0, $r, ceil(idx$r * window$r + (1 - (limit$r - cur - cost$r) / prev) * window$r - now)}
+      return {0, $r, ceil(idx$r * window$r + (1 - (limit$r - cur - cost$r) / prev) * window$r - now), tostring(used$r)}
     end
     -- only in the next window, once this window's count has faded enough
-    return {0, $r, ceil((idx$r + 1) * window$r + (1 - (limit$r - cost$r) / cur) * window$r - now)}
+    return {0, $r, ceil((idx$r + 1) * window$r + (1 - (limit$r - cost$r) / cur) * window$r - now), tostring(used$r)}
   end
 end
 
@@ -93,17 +94,17 @@ do
   if tat < now then tat = now end
   local interval = window$r / limit$r
   local after = tat + cost$r * interval
-  if cost$r > limit$r then return {0, $r, -1} end
-  if after - now > window$r then return {0, $r, ceil(after - now - window$r)} end
   used$r = (tat - now) / interval
+  if cost$r > limit$r then return {0, $r, -1, tostring(used$r)} end
+  if after - now > window$r then return {0, $r, ceil(after - now - window$r), tostring(used$r)} end
   reset$r = after -- the new theoretical arrival time
 end
 
 --- check calendar
 local used$r = (got[$g1] or 0) + 0
 if used$r + cost$r > limit$r then
-  if cost$r > limit$r then return {0, $r, -1} end
-  return {0, $r, reset$r - now}
+  if cost$r > limit$r then return {0, $r, -1, tostring(used$r)} end
+  return {0, $r, reset$r - now, tostring(used$r)}
 end
 
 --- charge sliding
