@@ -1,6 +1,6 @@
 import { isAbortError, scopeFrom } from "@ballast/intercept";
 import { PRICE_TABLE, type PriceTable, resolvePriceEntry } from "@ballast/pricing";
-import { context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { type Context, context, SeverityNumber, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   InstrumentationBase,
   type InstrumentationConfig,
@@ -308,22 +308,14 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
     const settings: RunSettings = {
       tracer: this.tracer,
       metrics,
-      emit: (record, ctx) => {
-        try {
-          this.logger.emit({
-            eventName: LOG_EVENT_RUN,
-            severityNumber: record.outcome === "completed" ? SeverityNumber.INFO : SeverityNumber.WARN,
-            severityText: record.outcome === "completed" ? "INFO" : "WARN",
-            timestamp: Date.parse(record.timestamp),
-            body: record as never,
-            context: ctx,
-          });
-        } catch (error) {
-          failedOnce("emitting the run log record", error);
-        }
-        const onRun = this.getConfig().onRun;
-        if (onRun) guard("onRun", () => onRun(record));
-      },
+      emit: (record, ctx) =>
+        this.#emitRecord(LOG_EVENT_RUN, record, {
+          warn: record.outcome !== "completed",
+          timeMs: Date.parse(record.timestamp),
+          context: ctx,
+          hook: ["onRun", this.getConfig().onRun],
+          step: "emitting the run log record",
+        }),
     };
     runSettingsOf.set(this, settings);
     return settings;
@@ -336,20 +328,41 @@ export class ClaudeInstrumentation extends InstrumentationBase<ClaudeInstrumenta
   }
 
   #emit({ record, context: ctx, timeMs }: RecordedRequest): void {
+    this.#emitRecord(LOG_EVENT, record, {
+      warn: record.error !== null,
+      timeMs,
+      context: ctx,
+      hook: ["onCall", this.getConfig().onCall],
+      step: "emitting the log record",
+    });
+  }
+
+  /** A log record through the OTel Logs API, then the user's hook: neither can fail the call or the run. */
+  #emitRecord<R>(
+    event: string,
+    record: R,
+    options: {
+      warn: boolean;
+      timeMs: number;
+      context: Context;
+      hook: [string, ((record: R) => void) | undefined];
+      step: string;
+    },
+  ): void {
     try {
       this.logger.emit({
-        eventName: LOG_EVENT,
-        severityNumber: record.error ? SeverityNumber.WARN : SeverityNumber.INFO,
-        severityText: record.error ? "WARN" : "INFO",
-        timestamp: timeMs,
+        eventName: event,
+        severityNumber: options.warn ? SeverityNumber.WARN : SeverityNumber.INFO,
+        severityText: options.warn ? "WARN" : "INFO",
+        timestamp: options.timeMs,
         body: record as never,
-        context: ctx,
+        context: options.context,
       });
     } catch (error) {
-      failedOnce("emitting the log record", error);
+      failedOnce(options.step, error);
     }
-    const onCall = this.getConfig().onCall;
-    if (onCall) guard("onCall", () => onCall(record));
+    const [name, hook] = options.hook;
+    if (hook) guard(name, () => hook(record));
   }
 
   #wrapCreate(original: AnyFn): AnyFn {
