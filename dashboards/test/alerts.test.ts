@@ -31,7 +31,7 @@ describe("alert rules", () => {
     const run = await promtool();
     const result = await run(["check", "rules", "ballast-alerts.rules.yml"], { cwd: DIR });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("SUCCESS: 12 rules found");
+    expect(result.stdout).toContain(`SUCCESS: ${alertRules().groups[0]!.rules.length} rules found`);
   });
 
   it("fire on bad series and stay silent on good ones (promtool test rules)", async () => {
