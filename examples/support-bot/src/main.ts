@@ -62,6 +62,13 @@ const QUESTIONS = [
 
 const opts = options();
 const real = Boolean(process.env.ANTHROPIC_API_KEY);
+/** A line for the person watching: not under --json, whose output is the summary alone. */
+const say = (line: string) => {
+  if (!opts.json) console.log(line);
+};
+say(
+  `demo: starting ${real ? "against the real API" : "claude-mock (the built-in Claude simulator)"}, the support bot and its telemetry…`,
+);
 const records: ClaudeCallRecord[] = [];
 const runs: ClaudeRunRecord[] = [];
 const counters: Counters = {
@@ -134,7 +141,11 @@ const users = Array.from({ length: real ? Math.min(opts.users, 3) : opts.users }
 }));
 const started = Date.now();
 const endAt = started + opts.durationS * 1000;
-if (real) console.log(`demo: ANTHROPIC_API_KEY is set — ${users.length} users against the real API (this costs money)`);
+say(
+  real
+    ? `demo: ANTHROPIC_API_KEY is set — ${users.length} users against the real API for ${opts.durationS} s (this costs money)`
+    : `demo: ${users.length} simulated users for ${opts.durationS} s (--duration, --users)`,
+);
 
 // Faults and events at fixed points of the run (mock only).
 const events: Array<[number, () => void]> =
@@ -173,14 +184,23 @@ async function ask(user: { id: string; heavy: boolean }): Promise<number> {
   return 0;
 }
 
+// A bar on a terminal; elsewhere (CI logs, `| tee`, an editor's task runner) a plain line every 10 s.
+const tty = process.stdout.isTTY && !opts.verbose && !opts.json;
+let nextLine = started + 10_000;
 const progress = setInterval(() => {
-  const elapsed = Math.min(1, (Date.now() - started) / (opts.durationS * 1000));
+  const now = Date.now();
+  const elapsed = Math.min(1, (now - started) / (opts.durationS * 1000));
   while (events.length && (events[0]?.[0] ?? 2) <= elapsed) events.shift()?.[1]();
-  if (process.stdout.isTTY && !opts.verbose) {
-    const bar = "#".repeat(Math.round(elapsed * 30)).padEnd(30, ".");
-    const spend = records.reduce((s, r) => s + (r.cost_usd ?? 0), 0);
-    process.stdout.write(
-      `\r[${bar}] ${Math.round((Date.now() - started) / 1000)}s  calls ${records.length}  429s ${counters.rateLimited}  spend $${spend.toFixed(4)}  `,
+  if (opts.json || opts.verbose || (!tty && now < nextLine)) return;
+  const seconds = Math.round((now - started) / 1000);
+  const spend = records.reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+  const figures = `${seconds}s  calls ${records.length}  429s ${counters.rateLimited}  spend $${spend.toFixed(4)}`;
+  if (tty) process.stdout.write(`\r[${"#".repeat(Math.round(elapsed * 30)).padEnd(30, ".")}] ${figures}  `);
+  else {
+    nextLine += 10_000;
+    const live = summarize(records, telemetry.requests(), counters, (now - started) / 1000, runs);
+    console.log(
+      `demo: ${figures}  ${(records.length / Math.max(1, seconds)).toFixed(1)} calls/s  p99 ${live.latencyP99Ms} ms  alerts firing ${live.alertsThatWouldFire.length}`,
     );
   }
 }, 250);
@@ -199,7 +219,7 @@ await Promise.all(
   ),
 );
 clearInterval(progress);
-if (process.stdout.isTTY && !opts.verbose) process.stdout.write("\n");
+if (tty) process.stdout.write("\n");
 
 await app.close();
 await mock?.close();

@@ -42,9 +42,42 @@ export interface Summary {
   fallbacks: number;
   budgetAlerts: number;
   telemetryFailures: number;
+  /** per product feature (ballast.feature) */
+  features: FeatureFigures[];
   /** every rule of the alert pack, judged on this run */
   alerts: AlertVerdict[];
   alertsThatWouldFire: string[];
+}
+
+export interface FeatureFigures {
+  feature: string;
+  calls: number;
+  spendUsd: number;
+  cacheHitRatio: number;
+  latencyP99Ms: number;
+}
+
+/** Calls, spend, cache hit ratio and p99 latency of each feature, busiest first. */
+function byFeature(records: ClaudeCallRecord[]): FeatureFigures[] {
+  const groups = new Map<string, ClaudeCallRecord[]>();
+  for (const r of records) groups.set(r.feature ?? "(none)", [...(groups.get(r.feature ?? "(none)") ?? []), r]);
+  return [...groups]
+    .map(([feature, rs]) => {
+      const sum = (f: (r: ClaudeCallRecord) => number) => rs.reduce((s, r) => s + f(r), 0);
+      const read = sum((r) => r.cache_read_tokens);
+      const all = sum((r) => r.input_tokens + r.cache_read_tokens + r.cache_write_tokens);
+      return {
+        feature,
+        calls: rs.length,
+        spendUsd: sum((r) => r.cost_usd ?? 0),
+        cacheHitRatio: all > 0 ? read / all : 0,
+        latencyP99Ms: pct(
+          rs.map((r) => r.latency_ms),
+          99,
+        ),
+      };
+    })
+    .sort((a, b) => b.calls - a.calls);
 }
 
 const pct = (xs: number[], p: number) => {
@@ -101,45 +134,77 @@ export function summarize(
     fallbacks: c.fallbacks,
     budgetAlerts: c.budgetAlerts,
     telemetryFailures: c.telemetryFailures,
+    features: byFeature(records),
     alerts,
     alertsThatWouldFire: alerts.filter((a) => a.fires).map((a) => a.alert),
   };
 }
 
+const count = (n: number) => n.toLocaleString("en-US");
+const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })}`;
+const percent = (ratio: number) => `${(100 * ratio).toFixed(1)}%`;
+const ms = (n: number) => `${count(n)} ms`;
+
+/** Rows of cells as aligned columns: the first left-aligned, the others right-aligned. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) =>
+    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("   "),
+  );
+}
+
 export function printSummary(s: Summary, write: (line: string) => void): void {
-  const usd = (n: number) => `$${n.toFixed(6)}`;
   const rows: Array<[string, string]> = [
     [
       "Claude calls",
-      `${s.calls} (${s.failedCalls} failed) in ${s.claudeRequests} API requests, for ${s.httpRequests} HTTP requests`,
+      `${count(s.calls)} (${count(s.failedCalls)} failed) in ${count(s.claudeRequests)} API requests, for ${count(s.httpRequests)} HTTP requests`,
     ],
-    ["latency p50 / p99", `${s.latencyP50Ms} ms / ${s.latencyP99Ms} ms`],
-    ["time to first token p50", s.ttftP50Ms === null ? "–" : `${s.ttftP50Ms} ms`],
-    ["tokens in / out", `${s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens} / ${s.outputTokens}`],
+    ["latency p50 / p99", `${ms(s.latencyP50Ms)} / ${ms(s.latencyP99Ms)}`],
+    ["time to first token p50", s.ttftP50Ms === null ? "–" : ms(s.ttftP50Ms)],
+    ["tokens in / out", `${count(s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens)} / ${count(s.outputTokens)}`],
     [
       "cache hit ratio",
-      `${(100 * s.cacheHitRatio).toFixed(1)}% (${s.cacheReadTokens} read, ${s.cacheWriteTokens} written)`,
+      `${percent(s.cacheHitRatio)} (${count(s.cacheReadTokens)} read, ${count(s.cacheWriteTokens)} written)`,
     ],
     ["spend", usd(s.spendUsd)],
     ["cache savings / missed savings", `${usd(s.cacheSavingsUsd)} / ${usd(s.missedSavingsUsd)}`],
-    ["retries / fallbacks", `${s.retries} / ${s.fallbacks}`],
-    ["rate-limited", `${s.rateLimited} requests from ${s.rateLimitedUsers} users`],
-    ["budget alerts", String(s.budgetAlerts)],
-    ["max_tokens truncations", String(s.maxTokensStops)],
-    ["telemetry failures", String(s.telemetryFailures)],
+    ["retries / fallbacks", `${count(s.retries)} / ${count(s.fallbacks)}`],
+    ["rate-limited", `${count(s.rateLimited)} requests from ${count(s.rateLimitedUsers)} users`],
+    ["budget alerts", count(s.budgetAlerts)],
+    ["max_tokens truncations", count(s.maxTokensStops)],
+    ["telemetry failures", count(s.telemetryFailures)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   write("");
   write("Ballast support-bot demo — summary");
   for (const [k, v] of rows) write(`  ${k.padEnd(width)}  ${v}`);
+  write("");
+  write("  By feature");
+  const features = table([
+    ["feature", "calls", "spend", "cache hit", "p99"],
+    ...s.features.map((f) => [
+      f.feature,
+      count(f.calls),
+      usd(f.spendUsd),
+      percent(f.cacheHitRatio),
+      ms(f.latencyP99Ms),
+    ]),
+  ]);
+  for (const line of features) write(`    ${line}`);
+  write("");
   const firing = s.alerts.filter((a) => a.fires);
   write(
-    `  ${"alert rules that would fire".padEnd(width)}  ${firing.length} of ${s.alerts.length} (dashboards/prometheus/ballast-alerts.rules.yml)`,
+    `  Alert rules that would fire: ${firing.length} of ${s.alerts.length} (dashboards/prometheus/ballast-alerts.rules.yml)`,
   );
-  const shown = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+  const shown = (v: number) => (Number.isInteger(v) ? count(v) : v.toPrecision(3));
   for (const a of firing) {
     write(`    • ${a.alert} [${a.severity}] ${a.summary}: ${shown(a.value ?? 0)} ${a.condition}`);
   }
   const unjudged = s.alerts.filter((a) => a.value === null).map((a) => a.alert);
   if (unjudged.length) write(`    (${unjudged.join(", ")}: compares with an hour ago, not judged in a short run)`);
+  write("");
+  write("  Next");
+  write("    • See it in Grafana: `docker compose up --build`, then http://localhost:3000 (dashboards/README.md)");
+  write("    • Use your own key: `ANTHROPIC_API_KEY=sk-ant-… pnpm demo` (a few users, real calls, real cost)");
+  write("    • Add Ballast to your app: the quick starts in README.md");
 }

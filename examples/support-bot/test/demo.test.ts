@@ -32,6 +32,8 @@ describe("pnpm demo", () => {
       };
       const { code, out } = await demo(["--duration", "5", "--users", "12", "--json"], env);
       expect(code, out).toBe(0);
+      // --json: the summary and nothing else for a person
+      expect(out.split("\n").filter((line) => line.startsWith("demo:"))).toEqual([]);
       const summary = JSON.parse(out.trim().split("\n").at(-1) as string) as Summary;
       expect(summary.calls).toBeGreaterThan(10);
       expect(summary.rateLimited).toBeGreaterThan(0); // the heavy users met their limits
@@ -93,6 +95,27 @@ describe("pnpm demo", () => {
     } finally {
       await vm.stop();
     }
+  }, 60_000);
+
+  it("says what it starts at once, prints a plain line every 10 s when its output is not a terminal, and a summary a person reads", async () => {
+    const { code, out } = await demo(["--duration", "12", "--users", "6"], { ANTHROPIC_API_KEY: "" });
+    expect(code, out).toBe(0);
+    const lines = out.split("\n");
+    expect(lines[0]).toMatch(/^demo: starting claude-mock/);
+    // the output is a pipe here, as in CI logs or `| tee`: no bar, one line at 10 s
+    expect(out).not.toContain("\r[");
+    const progress = lines.filter((line) => /^demo: \d+s {2}calls/.test(line));
+    expect(progress).toHaveLength(1);
+    expect(progress[0]).toMatch(
+      /^demo: 1\ds {2}calls \d+ {2}429s \d+ {2}spend \$\d+\.\d{4} {2}\d+\.\d calls\/s {2}p99 [\d,]+ ms {2}alerts firing \d+$/,
+    );
+    // thousands separators, a table by feature, and what to do next
+    expect(out).toMatch(/tokens in \/ out +\d{1,3}(,\d{3})+ \/ /);
+    expect(out).toMatch(
+      /feature +calls +spend +cache hit +p99\n +support_chat +\d+ +\$\d+\.\d{4} +\d+\.\d% +[\d,]+ ms/,
+    );
+    expect(out).toContain("docker compose up --build");
+    expect(out).toContain("ANTHROPIC_API_KEY=");
   }, 60_000);
 
   it("refuses bad options with a clear message", async () => {
