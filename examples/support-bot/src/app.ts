@@ -1,6 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { withClaudeContext } from "@ballast/otel-claude";
-import { fastifyRateLimit, type RateLimiter, type Ticket } from "@ballast/ratelimit";
+import { fastifyRateLimit, RateLimitedError, type RateLimiter, type Ticket, withRateLimit } from "@ballast/ratelimit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { supportDocs } from "./docs.ts";
 
@@ -17,25 +17,79 @@ const SYSTEM = supportDocs();
 // A rough input estimate for the reservation (settle corrects it to what the API counted).
 const SYSTEM_TOKENS = Math.ceil(SYSTEM.length / 4);
 
+export interface AgentRequest {
+  user: string;
+  question: string;
+  conversation: string;
+  /** the premium agent's model (the one the demo makes loop) */
+  model?: string;
+}
+
+/** The order agent's tools: what the SDK's tool runner calls when the model asks. */
+const ORDER_TOOLS = [
+  {
+    name: "get_order",
+    description: "Look an order up by its id",
+    input_schema: { type: "object" as const, properties: { id: { type: "string" } } },
+    run: async () => "Order A1: a hardware key, shipped on Monday, arriving Thursday.",
+  },
+  {
+    name: "check_stock",
+    description: "Check how many of an item are in stock",
+    input_schema: { type: "object" as const, properties: { sku: { type: "string" } } },
+    run: async () => "12 in stock at the Rotterdam warehouse.",
+  },
+];
+
 /**
- * The support bot: POST /chat { user, question } → the answer. Per-user limits before the call,
- * attribution for telemetry around it, the reservation settled with what the call used.
+ * The support bot: POST /chat { user, question } → the answer, and POST /agent { user, question,
+ * conversation } → the order agent's answer (the SDK's tool runner, bounded per conversation by
+ * `agentLimiter`). Per-user limits before a chat call, attribution for telemetry around every call,
+ * the reservation settled with what the call used.
  */
-export function buildApp(options: { client: Anthropic; limiter: RateLimiter; model: string }): FastifyInstance {
+export function buildApp(options: {
+  client: Anthropic;
+  limiter: RateLimiter;
+  model: string;
+  agentLimiter: RateLimiter;
+  agentModel: string;
+}): FastifyInstance {
   const app = Fastify();
+  // every call of an agent's run counts against its conversation's budget, and a refused one is never sent
+  const agent = withRateLimit(options.client, options.agentLimiter, { key: (ctx) => ctx.conversationId });
+  app.post<{ Body: AgentRequest }>("/agent", async (req, reply) => {
+    const { user, question, conversation } = req.body;
+    try {
+      const final = await withClaudeContext(
+        { userId: user, feature: "order_agent", conversationId: conversation },
+        () =>
+          agent.beta.messages.toolRunner({
+            model: req.body.model ?? options.agentModel,
+            max_tokens: 300,
+            messages: [{ role: "user", content: question }],
+            tools: ORDER_TOOLS,
+            max_iterations: 50,
+          }),
+      );
+      const text = final.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+      return { answer: text, model: final.model, stop_reason: final.stop_reason };
+    } catch (error) {
+      if (error instanceof RateLimitedError)
+        return reply.code(429).headers(error.headers).send({ error: "budget", rule: error.rule, spent: error.spent });
+      const e = error as { status?: number; name?: string; message?: string };
+      return reply.code(502).send({ error: e.name ?? "error", status: e.status ?? null, message: e.message ?? "" });
+    }
+  });
   const demand = (body: ChatRequest) => ({
     model: options.model,
     inputTokens: SYSTEM_TOKENS + Math.ceil(body.question.length / 4),
     maxTokens: body.maxTokens ?? 400,
   });
-  app.addHook(
-    "preHandler",
-    fastifyRateLimit(options.limiter, {
-      key: (req: { body?: unknown }) => (req.body as ChatRequest | undefined)?.user,
-      demand: (req: { body?: unknown }) => demand(req.body as ChatRequest),
-    }),
-  );
-  app.post<{ Body: ChatRequest }>("/chat", async (req, reply) => {
+  const perUser = fastifyRateLimit(options.limiter, {
+    key: (req: { body?: unknown }) => (req.body as ChatRequest | undefined)?.user,
+    demand: (req: { body?: unknown }) => demand(req.body as ChatRequest),
+  });
+  app.post<{ Body: ChatRequest }>("/chat", { preHandler: perUser }, async (req, reply) => {
     const { user, question } = req.body;
     const ticket = (req as unknown as { rateLimitTicket?: Ticket }).rateLimitTicket;
     const params = {

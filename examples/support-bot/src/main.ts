@@ -124,9 +124,22 @@ const limiter = createRateLimiter({
     if (opts.verbose) console.log(`budget alert: ${alert.key} passed ${alert.threshold * 100}% of ${alert.rule}`);
   },
 });
-const app = buildApp({ client, limiter, model: PRIMARY });
+// The order agent: each conversation may make 8 calls and spend 5 cents a day, across every process.
+const AGENT_MODEL = "claude-sonnet-4-6";
+// the premium agent's model: the demo makes it loop (it never stops asking for a tool)
+const PREMIUM_AGENT_MODEL = "claude-opus-5";
+const agentLimiter = createRateLimiter({
+  name: "order_agent",
+  store: redis ? redisStore({ client: redis }) : memoryStore(),
+  rules: [
+    { name: "conversation_calls", limit: 8, window: "1d" },
+    { name: "conversation_usd", limit: 0.05, window: "1d", measure: "usd" },
+  ],
+});
+const app = buildApp({ client, limiter, model: PRIMARY, agentLimiter, agentModel: AGENT_MODEL });
 await app.listen({ port: 0, host: "127.0.0.1" });
-const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/chat`;
+const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+const url = `${base}/chat`;
 
 // Deterministic randomness, so two runs are alike.
 let seed = 42;
@@ -150,13 +163,49 @@ say(
 // Faults and events at fixed points of the run (mock only).
 const events: Array<[number, () => void]> =
   opts.faults && mock
-    ? [
+    ? ([
         [0.25, () => mock.enqueue({ status: 429, retryAfterMs: 300, times: 6 })],
         [0.45, () => mock.enqueue({ status: 529, model: PRIMARY, times: 12 })],
         [0.6, () => mock.enqueue({ stream: "error", after: 0, times: 3 })],
         [0.7, () => mock.advanceTime(6 * 60_000)], // the 5-minute prompt cache expires: writes again
-      ]
+        [
+          0.3,
+          () => {
+            // a conversation whose agent would loop forever: its budget stops it
+            mock.enqueue({
+              reply: { toolUse: { name: "check_stock", input: { sku: "KEY-2" } } },
+              model: PREMIUM_AGENT_MODEL,
+              times: Number.POSITIVE_INFINITY,
+            });
+            void askAgent({ id: "user_runaway" }, PREMIUM_AGENT_MODEL, "conv_runaway");
+          },
+        ],
+      ].sort((a, b) => (a[0] as number) - (b[0] as number)) as Array<[number, () => void]>)
     : [];
+
+let conversations = 0;
+/** One question to the order agent, in a conversation of its own unless one is given; 0: no wait asked. */
+async function askAgent(
+  user: { id: string },
+  model?: string,
+  conversation = `conv_${++conversations}`,
+): Promise<number> {
+  counters.requests++;
+  const res = await fetch(`${base}/agent`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      user: user.id,
+      question: "Where is my order A1? Please use get_order.",
+      conversation,
+      model,
+    }),
+  });
+  await res.json().catch(() => ({}));
+  if (res.status === 429) counters.rateLimited++;
+  else if (res.status !== 200) counters.failed++;
+  return 0;
+}
 
 /** One question; returns how long the bot asked us to wait (429), in ms. */
 async function ask(user: { id: string; heavy: boolean }): Promise<number> {
@@ -211,7 +260,9 @@ await Promise.all(
     Array.from({ length: user.heavy ? 3 : 1 }, async () => {
       await new Promise((r) => setTimeout(r, random() * 1000));
       while (Date.now() < endAt) {
-        const asked = await ask(user); // a refused user waits as told, as a well-behaved client does
+        // one question in eight goes to the order agent
+        // (a refused user waits as told, as a well-behaved client does)
+        const asked = !user.heavy && random() < 0.125 ? await askAgent(user) : await ask(user);
         const pause = Math.max(asked, user.heavy ? 50 : 4000 + random() * 5000);
         await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, endAt - Date.now()))));
       }

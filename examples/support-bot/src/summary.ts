@@ -44,6 +44,11 @@ export interface Summary {
   telemetryFailures: number;
   /** per product feature (ballast.feature) */
   features: FeatureFigures[];
+  /** the order agent's runs (tool runner loops) */
+  agentRuns: number;
+  runsStoppedByBudget: number;
+  runCostP50Usd: number;
+  runCostMaxUsd: number;
   /** every rule of the alert pack, judged on this run */
   alerts: AlertVerdict[];
   alertsThatWouldFire: string[];
@@ -135,6 +140,13 @@ export function summarize(
     budgetAlerts: c.budgetAlerts,
     telemetryFailures: c.telemetryFailures,
     features: byFeature(records),
+    agentRuns: runs.length,
+    runsStoppedByBudget: runs.filter((r) => r.outcome === "stopped_by_budget").length,
+    runCostP50Usd: pct(
+      runs.map((r) => r.cost_usd),
+      50,
+    ),
+    runCostMaxUsd: Math.max(0, ...runs.map((r) => r.cost_usd)),
     alerts,
     alertsThatWouldFire: alerts.filter((a) => a.fires).map((a) => a.alert),
   };
@@ -171,6 +183,10 @@ export function printSummary(s: Summary, write: (line: string) => void): void {
     ["retries / fallbacks", `${count(s.retries)} / ${count(s.fallbacks)}`],
     ["rate-limited", `${count(s.rateLimited)} requests from ${count(s.rateLimitedUsers)} users`],
     ["budget alerts", count(s.budgetAlerts)],
+    [
+      "agent runs",
+      `${count(s.agentRuns)} (${count(s.runsStoppedByBudget)} stopped by budget), cost per run p50 ${usd(s.runCostP50Usd)} / max ${usd(s.runCostMaxUsd)}`,
+    ],
     ["max_tokens truncations", count(s.maxTokensStops)],
     ["telemetry failures", count(s.telemetryFailures)],
   ];

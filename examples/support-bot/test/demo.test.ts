@@ -87,6 +87,14 @@ describe("pnpm demo", () => {
       expect(await total(`sum(ballast_claude_telemetry_failures_total{${F}})`, telemetryFailures)).toBe(
         telemetryFailures,
       );
+      // the order agent: its runs, and the conversation that would have looped forever, stopped by its budget
+      expect(summary.agentRuns).toBeGreaterThan(1);
+      expect(summary.runsStoppedByBudget).toBe(1);
+      expect(summary.runCostMaxUsd).toBeGreaterThanOrEqual(summary.runCostP50Usd);
+      expect(value("ClaudeRunsStoppedByBudget")).toBe(1);
+      expect(
+        await total(`sum(gen_ai_invoke_agent_duration_seconds_count{${F},ballast_run_outcome="stopped_by_budget"})`, 1),
+      ).toBe(1);
       for (const a of summary.alerts) {
         expect(summary.alertsThatWouldFire.includes(a.alert), a.alert).toBe(a.fires);
       }
