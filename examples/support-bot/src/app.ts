@@ -1,7 +1,8 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import type { MessageStream } from "@anthropic-ai/sdk/lib/MessageStream";
 import { withClaudeContext } from "@ballast/otel-claude";
 import { fastifyRateLimit, RateLimitedError, type RateLimiter, type Ticket, withRateLimit } from "@ballast/ratelimit";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { supportDocs } from "./docs.ts";
 
 export interface ChatRequest {
@@ -11,6 +12,8 @@ export interface ChatRequest {
   stream?: boolean;
   /** the ticket-triage feature: same prompt, but sent without cache_control (a common oversight) */
   triage?: boolean;
+  /** another model than the bot's (the demo uses one whose stream the simulator cuts) */
+  model?: string;
 }
 
 const SYSTEM = supportDocs();
@@ -93,7 +96,7 @@ export function buildApp(options: {
     const { user, question } = req.body;
     const ticket = (req as unknown as { rateLimitTicket?: Ticket }).rateLimitTicket;
     const params = {
-      model: options.model,
+      model: req.body.model ?? options.model,
       max_tokens: req.body.maxTokens ?? 400,
       system: req.body.triage
         ? SYSTEM
@@ -101,15 +104,12 @@ export function buildApp(options: {
       messages: [{ role: "user" as const, content: question }],
     };
     const feature = req.body.triage ? "ticket_triage" : "support_chat";
+    if (req.body.stream)
+      return streamAnswer(reply, () => options.client.messages.stream(params), { user, feature }, ticket);
     try {
-      const message = await withClaudeContext({ userId: user, feature }, () =>
-        req.body.stream
-          ? options.client.messages.stream(params).finalMessage()
-          : options.client.messages.create(params),
-      );
+      const message = await withClaudeContext({ userId: user, feature }, () => options.client.messages.create(params));
       await ticket?.settle(message.usage);
-      const text = message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
-      return { answer: text, model: message.model, stop_reason: message.stop_reason, usage: message.usage };
+      return { answer: textOf(message), model: message.model, stop_reason: message.stop_reason, usage: message.usage };
     } catch (error) {
       await ticket?.cancel();
       const e = error as { status?: number; name?: string; message?: string };
@@ -119,4 +119,45 @@ export function buildApp(options: {
     }
   });
   return app;
+}
+
+const textOf = (message: { content: Array<{ type: string; text?: string }> }) =>
+  message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+
+/**
+ * Streams the answer to the HTTP client as server-sent events, as Claude writes it: `delta` events with
+ * text, then `done` with the model, stop reason and usage. A stream cut after text was sent ends with
+ * `cut` (the partial answer stays with the client, marked as such); one that fails before any text, with
+ * `error`. The reservation is settled with what the call used, or given back.
+ */
+async function streamAnswer(
+  reply: FastifyReply,
+  open: () => MessageStream,
+  who: { user: string; feature: string },
+  ticket: Ticket | undefined,
+): Promise<void> {
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  const send = (event: string, data: unknown) => out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  let sent = 0;
+  try {
+    const stream = withClaudeContext({ userId: who.user, feature: who.feature }, open);
+    stream.on("text", (text) => {
+      sent += text.length;
+      send("delta", { text });
+    });
+    const message = await stream.finalMessage();
+    await ticket?.settle(message.usage);
+    send("done", { model: message.model, stop_reason: message.stop_reason, usage: message.usage });
+  } catch (error) {
+    // messages.stream() hands Ballast's errors over as its AnthropicError's `cause`
+    const cause = (error as { cause?: { name?: string; usage?: Record<string, number> } }).cause;
+    // a stream cut after its message_start billed its input: settle with what it used so far
+    await (cause?.usage ? ticket?.settle(cause.usage) : ticket?.cancel());
+    if (sent > 0) send("cut", { reason: cause?.name ?? (error as Error).name, characters: sent });
+    else send("error", { error: (error as Error).name, message: (error as Error).message });
+  } finally {
+    out.end();
+  }
 }

@@ -82,6 +82,7 @@ const counters: Counters = {
   budgetAlertsAt: [],
   circuits: new Map(),
   telemetryFailures: 0,
+  cutStreams: 0,
 };
 const telemetry = startTelemetry(
   (record) => {
@@ -128,6 +129,8 @@ const limiter = createRateLimiter({
 const AGENT_MODEL = "claude-sonnet-4-6";
 // the premium agent's model: the demo makes it loop (it never stops asking for a tool)
 const PREMIUM_AGENT_MODEL = "claude-opus-5";
+// the model of the one chat answer whose stream the simulator cuts
+const CUT_MODEL = "claude-sonnet-5-5";
 const agentLimiter = createRateLimiter({
   name: "order_agent",
   store: redis ? redisStore({ client: redis }) : memoryStore(),
@@ -169,6 +172,14 @@ const events: Array<[number, () => void]> =
         [0.6, () => mock.enqueue({ stream: "error", after: 0, times: 3 })],
         [0.7, () => mock.advanceTime(6 * 60_000)], // the 5-minute prompt cache expires: writes again
         [
+          0.5,
+          () => {
+            // a streamed answer whose connection drops after five deltas: the user keeps a partial answer
+            mock.enqueue({ stream: "drop", after: 5, model: CUT_MODEL });
+            void ask({ id: "user_cut", heavy: false }, CUT_MODEL);
+          },
+        ],
+        [
           0.3,
           () => {
             // a conversation whose agent would loop forever: its budget stops it
@@ -208,12 +219,13 @@ async function askAgent(
 }
 
 /** One question; returns how long the bot asked us to wait (429), in ms. */
-async function ask(user: { id: string; heavy: boolean }): Promise<number> {
+async function ask(user: { id: string; heavy: boolean }, model?: string): Promise<number> {
   const body = {
+    model,
     user: user.id,
     question: QUESTIONS[Math.floor(random() * QUESTIONS.length)],
     maxTokens: random() < 0.05 ? 30 : 400, // some answers get cut at max_tokens
-    stream: random() < 0.3,
+    stream: model !== undefined || random() < 0.3,
     // a second feature that forgot cache_control on the same long prompt: Ballast reports what it misses
     triage: random() < 0.1,
   };
@@ -223,6 +235,13 @@ async function ask(user: { id: string; heavy: boolean }): Promise<number> {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
+  if (body.stream && res.status === 200) {
+    // server-sent events: `delta`s, then `done`, or `cut` (a partial answer) or `error`
+    const events = await res.text();
+    if (events.includes("event: cut")) counters.cutStreams++;
+    else if (events.includes("event: error")) counters.failed++;
+    return 0;
+  }
   const payload = (await res.json().catch(() => ({}))) as { retry_after_s?: number | null };
   if (res.status === 429) {
     counters.rateLimited++;

@@ -16,6 +16,8 @@ export interface Counters {
   circuits: Map<string, string>;
   /** steps of recording calls that failed (otel-claude's ballast.claude.telemetry.failures) */
   telemetryFailures: number;
+  /** streamed answers cut after some text reached the user (they kept a partial answer) */
+  cutStreams: number;
 }
 
 export interface Summary {
@@ -29,6 +31,8 @@ export interface Summary {
   latencyP50Ms: number;
   latencyP99Ms: number;
   ttftP50Ms: number | null;
+  ttftP99Ms: number | null;
+  cutStreams: number;
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
@@ -126,6 +130,8 @@ export function summarize(
     latencyP50Ms: pct(latencies, 50),
     latencyP99Ms: pct(latencies, 99),
     ttftP50Ms: ttfts.length ? pct(ttfts, 50) : null,
+    ttftP99Ms: ttfts.length ? pct(ttfts, 99) : null,
+    cutStreams: c.cutStreams,
     inputTokens: input,
     outputTokens: sum((r) => r.output_tokens),
     cacheReadTokens: read,
@@ -172,7 +178,11 @@ export function printSummary(s: Summary, write: (line: string) => void): void {
       `${count(s.calls)} (${count(s.failedCalls)} failed) in ${count(s.claudeRequests)} API requests, for ${count(s.httpRequests)} HTTP requests`,
     ],
     ["latency p50 / p99", `${ms(s.latencyP50Ms)} / ${ms(s.latencyP99Ms)}`],
-    ["time to first token p50", s.ttftP50Ms === null ? "–" : ms(s.ttftP50Ms)],
+    [
+      "time to first token p50 / p99",
+      s.ttftP50Ms === null || s.ttftP99Ms === null ? "–" : `${ms(s.ttftP50Ms)} / ${ms(s.ttftP99Ms)}`,
+    ],
+    ["streams cut mid-answer", `${count(s.cutStreams)} (the user kept the partial answer)`],
     ["tokens in / out", `${count(s.inputTokens + s.cacheReadTokens + s.cacheWriteTokens)} / ${count(s.outputTokens)}`],
     [
       "cache hit ratio",

@@ -1,8 +1,14 @@
 import { spawn } from "node:child_process";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import Anthropic from "@anthropic-ai/sdk";
+import { startMockClaude } from "@ballast/claude-mock";
 import { alertDefinitions } from "@ballast/dashboards/alerts";
+import { createRateLimiter } from "@ballast/ratelimit";
+import { retryPolicy, withRetry } from "@ballast/retry";
 import { startVictoriaMetrics } from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
+import { buildApp } from "../src/app.ts";
 import type { Summary } from "../src/summary.ts";
 
 const DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -87,6 +93,9 @@ describe("pnpm demo", () => {
       expect(await total(`sum(ballast_claude_telemetry_failures_total{${F}})`, telemetryFailures)).toBe(
         telemetryFailures,
       );
+      // one streamed answer was cut mid-way on purpose; every stream's time to first token is real
+      expect(summary.cutStreams).toBe(1);
+      expect(summary.ttftP99Ms).toBeGreaterThanOrEqual(summary.ttftP50Ms ?? Number.POSITIVE_INFINITY);
       // the order agent: its runs, and the conversation that would have looped forever, stopped by its budget
       expect(summary.agentRuns).toBeGreaterThan(1);
       expect(summary.runsStoppedByBudget).toBe(1);
@@ -125,6 +134,53 @@ describe("pnpm demo", () => {
     expect(out).toContain("docker compose up --build");
     expect(out).toContain("ANTHROPIC_API_KEY=");
   }, 60_000);
+
+  it("streams answers to its HTTP clients as server-sent events; a cut stream ends with its partial answer, marked", async () => {
+    const mock = await startMockClaude();
+    const limiter = createRateLimiter({ name: "sse_test", rules: [{ name: "requests", limit: 100, window: "1m" }] });
+    const client = withRetry(
+      new Anthropic({ baseURL: mock.url, apiKey: "sk-test" }),
+      retryPolicy({ baseDelayMs: 1, budget: false }),
+    );
+    const app = buildApp({
+      client,
+      limiter,
+      model: "claude-sonnet-4-6",
+      agentLimiter: limiter,
+      agentModel: "claude-sonnet-4-6",
+    });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const chat = async () => {
+        const res = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ user: "u1", question: "How do I reset my password?", stream: true }),
+        });
+        expect(res.headers.get("content-type")).toBe("text/event-stream");
+        return [...(await res.text()).matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({
+          event: m[1],
+          data: JSON.parse(m[2] as string),
+        }));
+      };
+      const whole = await chat();
+      expect(whole.filter((e) => e.event === "delta").length).toBeGreaterThan(3);
+      expect(whole.at(-1)).toMatchObject({ event: "done", data: { stop_reason: "end_turn" } });
+
+      mock.enqueue({ stream: "drop", after: 4 });
+      const cut = await chat();
+      expect(cut.filter((e) => e.event === "delta").length).toBeGreaterThan(0);
+      expect(cut.at(-1)).toMatchObject({ event: "cut", data: { reason: "StreamInterruptedError" } });
+      const partial = cut
+        .filter((e) => e.event === "delta")
+        .map((e) => e.data.text)
+        .join("");
+      expect(cut.at(-1)?.data.characters).toBe(partial.length);
+    } finally {
+      await app.close();
+      await mock.close();
+    }
+  });
 
   it("refuses bad options with a clear message", async () => {
     const { code, out } = await demo(["--users", "lots"], {});
