@@ -2,7 +2,7 @@
 # Brings what this repository needs onto a machine that lacks it, into ./.tools (nothing global
 # except redis-server, which comes from apt when missing). Source it to get the PATH:
 #   . scripts/provision.sh              Node ≥ 22.15 (else Node 24 from the npm registry) and pnpm 12.4.2
-#   . scripts/provision.sh --services   also redis-server, promtool, victoria-metrics and docker-compose for the tests
+#   . scripts/provision.sh --services   also redis-server, chromium, promtool, victoria-metrics and docker-compose for the tests
 # Safe to run again: each step is skipped when its tool is already there.
 
 _ballast_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +58,15 @@ _ballast_provision() {
       local rc=$?; rm -f /usr/sbin/policy-rc.d; [ $rc = 0 ] || return 1
     else
       _ballast_log "not root: install redis-server yourself (apt-get install redis-server) or set REDIS_URL"; return 1
+    fi
+  fi
+  # the demo report's test opens it in a real browser: Debian's chromium, headless
+  if ! command -v chromium >/dev/null 2>&1; then
+    _ballast_log "installing chromium (apt, for the demo report's browser test)"
+    if [ "$(id -u)" = 0 ]; then
+      (apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends chromium) >/dev/null || return 1
+    else
+      _ballast_log "not root: install chromium yourself (apt-get install chromium) or set CHROMIUM"; return 1
     fi
   fi
   # Prometheus 3 (OTLP receiver settings in deploy/prometheus) needs a promtool of its own major version

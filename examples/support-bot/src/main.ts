@@ -1,7 +1,10 @@
 // `pnpm demo`: the support bot under a realistic load, against claude-mock (no key, no Docker) or,
 // with ANTHROPIC_API_KEY set, the real API. Ends with a summary built from Ballast's telemetry.
-//   node src/main.ts [--duration 60] [--users 30] [--faults on|off] [--verbose] [--json]
+//   node src/main.ts [--duration 60] [--users 30] [--faults on|off] [--verbose] [--json] [--report FILE]
+import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { startMockClaude } from "@ballast/claude-mock";
@@ -10,6 +13,7 @@ import { createRateLimiter, memoryStore, redisStore } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
 import { Redis } from "ioredis";
 import { buildApp } from "./app.ts";
+import { reportCharts, writeReport } from "./report.ts";
 import { type Counters, printSummary, summarize } from "./summary.ts";
 import { startTelemetry } from "./telemetry.ts";
 
@@ -23,6 +27,7 @@ function options() {
         faults: { type: "string", default: "on" },
         verbose: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
+        report: { type: "string", default: fileURLToPath(new URL("../reports/demo-report.html", import.meta.url)) },
       },
     }));
   } catch (error) {
@@ -41,6 +46,7 @@ function options() {
     faults: values.faults === "on",
     verbose: values.verbose === true,
     json: values.json === true,
+    report: String(values.report),
   };
 }
 
@@ -297,5 +303,10 @@ redis?.disconnect();
 counters.telemetryFailures = await telemetry.telemetryFailures();
 await telemetry.shutdown(); // flushes OTLP exports
 const summary = summarize(records, telemetry.requests(), counters, (Date.now() - started) / 1000, runs);
+mkdirSync(dirname(opts.report), { recursive: true });
+writeReport(opts.report, summary, reportCharts(records, telemetry.requests(), runs, started, opts.durationS));
 if (opts.json) console.log(JSON.stringify(summary));
-else printSummary(summary, (line) => console.log(line));
+else {
+  printSummary(summary, (line) => console.log(line));
+  console.log(`\n  The run in charts: ${opts.report} (open it in a browser; it needs no network)`);
+}

@@ -44,6 +44,8 @@ class RunReader extends MetricReader {
 
 /** One request to the Messages API, as its span recorded it: what the alert rules' metrics count. */
 export interface ClaudeRequest {
+  /** when it ended, epoch ms */
+  endedAtMs: number;
   latencyMs: number;
   error: string | null;
   stopReason: string | null;
@@ -59,6 +61,7 @@ class RequestLog implements SpanProcessor {
     const error = span.attributes["error.type"];
     const stop = span.attributes["anthropic.message.stop_reason"];
     this.requests.push({
+      endedAtMs: Date.now(),
       latencyMs: seconds * 1000 + nanos / 1e6,
       error: typeof error === "string" ? error : null,
       stopReason: typeof stop === "string" ? stop : null,

@@ -1,12 +1,15 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import Anthropic from "@anthropic-ai/sdk";
 import { startMockClaude } from "@ballast/claude-mock";
 import { alertDefinitions } from "@ballast/dashboards/alerts";
 import { createRateLimiter } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
-import { startVictoriaMetrics } from "@ballast/test-services";
+import { chromium, startVictoriaMetrics } from "@ballast/test-services";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import type { Summary } from "../src/summary.ts";
@@ -181,6 +184,27 @@ describe("pnpm demo", () => {
       await mock.close();
     }
   });
+
+  it("writes a self-contained report whose every chart draws in headless Chromium, with no errors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "demo-report-"));
+    const report = join(dir, "report.html");
+    const { code, out } = await demo(["--duration", "5", "--users", "12", "--report", report], {
+      ANTHROPIC_API_KEY: "",
+    });
+    expect(code, out).toBe(0);
+    expect(out).toContain(`The run in charts: ${report}`);
+    const html = readFileSync(report, "utf8");
+    // opens with no network: nothing is fetched from anywhere
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+    const { dom, log } = await chromium().dumpDom(pathToFileURL(report).href);
+    expect(dom).toContain('data-ready="true"');
+    const charts = [...dom.matchAll(/class="chart" id="(\w+)"[^>]*data-drawn="(\w+)"/g)].map((m) => [m[1], m[2]]);
+    expect(charts).toEqual(["calls", "latency", "spend", "cache", "faults", "runs"].map((id) => [id, "true"]));
+    expect(dom).not.toContain("data-errors=");
+    expect(log).not.toMatch(/Uncaught|CONSOLE\(\d+\)\] "(?:Error|TypeError)/);
+    // every alert rule of the pack is in the report's verdict table
+    for (const rule of alertDefinitions().map((d) => d.alert)) expect(dom).toContain(`<td>${rule}</td>`);
+  }, 90_000);
 
   it("refuses bad options with a clear message", async () => {
     const { code, out } = await demo(["--users", "lots"], {});

@@ -1,3 +1,4 @@
+export { chromium } from "./chromium.ts";
 export { dockerCompose } from "./docker-compose.ts";
 export { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.ts";
 export { type Command, type Promtool, type PromtoolResult, promtool } from "./promtool.ts";
