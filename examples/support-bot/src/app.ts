@@ -1,6 +1,7 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MessageStream } from "@anthropic-ai/sdk/lib/MessageStream";
 import { withClaudeContext } from "@ballast/otel-claude";
+import { priceCall } from "@ballast/pricing";
 import { fastifyRateLimit, RateLimitedError, type RateLimiter, type Ticket, withRateLimit } from "@ballast/ratelimit";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { supportDocs } from "./docs.ts";
@@ -126,7 +127,7 @@ const textOf = (message: { content: Array<{ type: string; text?: string }> }) =>
 
 /**
  * Streams the answer to the HTTP client as server-sent events, as Claude writes it: `delta` events with
- * text, then `done` with the model, stop reason and usage. A stream cut after text was sent ends with
+ * text, then `done` with the model, stop reason, usage and cost. A stream cut after text was sent ends with
  * `cut` (the partial answer stays with the client, marked as such); one that fails before any text, with
  * `error`. The reservation is settled with what the call used, or given back.
  */
@@ -149,7 +150,8 @@ async function streamAnswer(
     });
     const message = await stream.finalMessage();
     await ticket?.settle(message.usage);
-    send("done", { model: message.model, stop_reason: message.stop_reason, usage: message.usage });
+    const cost = priceCall({ model: message.model, usage: message.usage })?.usd ?? null;
+    send("done", { model: message.model, stop_reason: message.stop_reason, usage: message.usage, cost_usd: cost });
   } catch (error) {
     // messages.stream() hands Ballast's errors over as its AnthropicError's `cause`
     const cause = (error as { cause?: { name?: string; usage?: Record<string, number> } }).cause;

@@ -1,6 +1,7 @@
 // `pnpm demo`: the support bot under a realistic load, against claude-mock (no key, no Docker) or,
 // with ANTHROPIC_API_KEY set, the real API. Ends with a summary built from Ballast's telemetry.
 //   node src/main.ts [--duration 60] [--users 30] [--faults on|off] [--verbose] [--json] [--report FILE]
+//   node src/main.ts --serve [--port 3000]   the bot and a chat page, until Ctrl-C
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
@@ -13,6 +14,7 @@ import { createRateLimiter, memoryStore, redisStore } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
 import { Redis } from "ioredis";
 import { buildApp } from "./app.ts";
+import { CHAT_PAGE } from "./chat-page.ts";
 import { reportCharts, writeReport } from "./report.ts";
 import { type Counters, printSummary, summarize } from "./summary.ts";
 import { startTelemetry } from "./telemetry.ts";
@@ -27,6 +29,8 @@ function options() {
         faults: { type: "string", default: "on" },
         verbose: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
+        serve: { type: "boolean", default: false },
+        port: { type: "string", default: "3000" },
         report: { type: "string", default: fileURLToPath(new URL("../reports/demo-report.html", import.meta.url)) },
       },
     }));
@@ -47,6 +51,8 @@ function options() {
     verbose: values.verbose === true,
     json: values.json === true,
     report: String(values.report),
+    serve: values.serve === true,
+    port: int("port", 0, 65535),
   };
 }
 
@@ -146,9 +152,24 @@ const agentLimiter = createRateLimiter({
   ],
 });
 const app = buildApp({ client, limiter, model: PRIMARY, agentLimiter, agentModel: AGENT_MODEL });
-await app.listen({ port: 0, host: "127.0.0.1" });
+if (opts.serve) app.get("/", (_req, reply) => reply.type("text/html; charset=utf-8").send(CHAT_PAGE));
+await app.listen({ port: opts.serve ? opts.port : 0, host: "127.0.0.1" });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const url = `${base}/chat`;
+
+if (opts.serve) {
+  // the bot and its chat page, until stopped: no simulated users, no summary
+  say(`demo: chat with the bot at ${base}/ (Ctrl-C to stop)`);
+  await new Promise((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await app.close();
+  await mock?.close();
+  redis?.disconnect();
+  await telemetry.shutdown();
+  process.exit(0);
+}
 
 // Deterministic randomness, so two runs are alike.
 let seed = 42;

@@ -9,7 +9,8 @@ import { startMockClaude } from "@ballast/claude-mock";
 import { alertDefinitions } from "@ballast/dashboards/alerts";
 import { createRateLimiter } from "@ballast/ratelimit";
 import { retryPolicy, withRetry } from "@ballast/retry";
-import { chromium, startVictoriaMetrics } from "@ballast/test-services";
+import { chromium, startNode, startVictoriaMetrics } from "@ballast/test-services";
+import puppeteer from "puppeteer-core";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import type { Summary } from "../src/summary.ts";
@@ -204,6 +205,40 @@ describe("pnpm demo", () => {
     expect(log).not.toMatch(/Uncaught|CONSOLE\(\d+\)\] "(?:Error|TypeError)/);
     // every alert rule of the pack is in the report's verdict table
     for (const rule of alertDefinitions().map((d) => d.alert)) expect(dom).toContain(`<td>${rule}</td>`);
+  }, 90_000);
+
+  it("--serve: a chat page that streams answers and shows each one's tokens, cache hit and cost (headless Chromium)", async () => {
+    const bot = startNode(["src/main.ts", "--serve", "--port", "0"], { cwd: DIR, env: { ANTHROPIC_API_KEY: "" } });
+    const browser = await puppeteer.launch({ executablePath: chromium().binary, args: ["--no-sandbox"] });
+    try {
+      await bot.printed("chat with the bot at ");
+      const url = /chat with the bot at (\S+)/.exec(bot.output())?.[1] as string;
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on("pageerror", (error) => problems.push(String(error)));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(message.text());
+      });
+      await page.goto(url);
+      await page.type("#question", "How do I reset my password?");
+      await page.click("button[type=submit]");
+      await page.waitForFunction('document.querySelectorAll(".meta[data-cost]").length === 1');
+      const answer = await page.$eval(".a div", (el) => el.textContent ?? "");
+      const meta = await page.$eval(".meta", (el) => el.textContent ?? "");
+      expect(answer.length).toBeGreaterThan(20);
+      expect(meta).toMatch(/^[\d,]+ tokens in \(cache (hit: [\d,]+ read|miss)\), [\d,]+ out · \$\d\.\d{6} · claude-/);
+      // a second question reads the system prompt the first one cached
+      await page.type("#question", "Can I get a refund for last month?");
+      await page.click("button[type=submit]");
+      await page.waitForFunction('document.querySelectorAll(".meta[data-cost]").length === 2');
+      const second = await page.$$eval(".meta", (els) => els[1]?.textContent ?? "");
+      expect(second).toMatch(/cache hit: [\d,]+ read/);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+      bot.child.kill("SIGTERM");
+      await bot.exited;
+    }
   }, 90_000);
 
   it("refuses bad options with a clear message", async () => {

@@ -15,6 +15,8 @@ export function chromium() {
   }
   const base = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"];
   return {
+    /** the browser's executable, for a driver such as puppeteer-core */
+    binary,
     /**
      * The page's DOM once its scripts have run (`budgetMs` of virtual time), and the browser's log, where
      * the page's console messages and uncaught errors appear.
