@@ -94,12 +94,16 @@ export function withRateLimit<C extends object>(client: C, limiter: RateLimiter,
       params,
     );
     if (key === undefined) return send(params, requestOptions);
-    const model = typeof params.model === "string" ? params.model : undefined;
-    const maxTokens = typeof params.max_tokens === "number" ? params.max_tokens : undefined;
-    const ticket = await limiter.acquire(key, { model, inputTokens: inputTokens(params), maxTokens });
+    const demand = {
+      model: typeof params.model === "string" ? params.model : undefined,
+      inputTokens: inputTokens(params),
+      maxTokens: typeof params.max_tokens === "number" ? params.max_tokens : undefined,
+    };
+    const ticket = await limiter.acquire(key, demand);
     if (!ticket.allowed) {
-      scope?.run?.stop("stopped_by_budget");
-      throw refusal(limiter, ticket, key, { model, inputTokens: inputTokens(params), maxTokens });
+      // a store outage under `fail-closed` refuses too, but is no budget
+      if (ticket.rule !== "store_error") scope?.run?.stop("stopped_by_budget");
+      throw refusal(limiter, ticket, key, demand);
     }
     let sent: Sent;
     try {
