@@ -14,10 +14,10 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRateLimiter, MemoryStore, RedisStore, redisStore } from "@ballast/ratelimit";
+import { MemoryStore, RedisStore } from "@ballast/ratelimit";
 import { findBinary, freePort, redisArgs, startRedis } from "@ballast/test-services";
 import { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterUnion } from "rate-limiter-flexible";
+import { type Contenders, contenders } from "./lib/contenders.ts";
 import { counts, median } from "./lib/shared.ts";
 
 const {
@@ -31,48 +31,6 @@ const {
   rounds: 5,
   "callgrind-decisions": 300,
 });
-
-type Decide = (i: number) => Promise<unknown>;
-interface Contenders {
-  /** Ballast, one rule */
-  b1: Decide;
-  /** rate-limiter-flexible, one rule */
-  f1: Decide;
-  /** Ballast, three rules */
-  b3: Decide;
-  /** rate-limiter-flexible, three rules through RateLimiterUnion */
-  f3: Decide;
-}
-
-/** Decision `i` is made for user `i % users`. */
-function contenders(client: Redis, users: number): Contenders {
-  const big = 1e12;
-  const key = (i: number) => `user_${i % users}`;
-  const ballast1 = createRateLimiter({
-    name: "b1",
-    store: redisStore({ client }),
-    rules: [{ name: "requests", limit: big, window: "1m" }],
-  });
-  const ballast3 = createRateLimiter({
-    name: "b3",
-    store: redisStore({ client }),
-    rules: [
-      { name: "requests", limit: big, window: "1m" },
-      { name: "input_tokens", limit: big, window: "1m", measure: "input_tokens" },
-      { name: "daily_tokens", limit: big, window: "1d", measure: "tokens" },
-    ],
-  });
-  const rlf = (keyPrefix: string, duration: number) =>
-    new RateLimiterRedis({ storeClient: client, keyPrefix, points: big, duration });
-  const flexible1 = rlf("f1", 60);
-  const union = new RateLimiterUnion(rlf("u1", 60), rlf("u2", 60), rlf("u3", 86_400));
-  return {
-    b1: (i) => ballast1.acquire(key(i)),
-    f1: (i) => flexible1.consume(key(i)),
-    b3: (i) => ballast3.acquire(key(i), { inputTokens: 100, maxTokens: 100 }),
-    f3: (i) => union.consume(key(i)),
-  };
-}
 
 // Part 1: decisions per second.
 const redis = await startRedis();

@@ -7,6 +7,7 @@ import os from "node:os";
 const SCRIPTS: Array<[string, string]> = [
   ["otel-claude.ts", "@ballast/otel-claude: what it adds to a call"],
   ["ratelimit.ts", "@ballast/ratelimit against rate-limiter-flexible"],
+  ["ratelimit-fleet.ts", "@ballast/ratelimit at fleet scale: processes sharing one Redis, and a Redis Cluster"],
   ["retry.ts", "@ballast/retry: what a policy adds to a call"],
   ["claude-mock.ts", "@ballast/claude-mock: never the bottleneck"],
 ];
