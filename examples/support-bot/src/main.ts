@@ -123,9 +123,11 @@ const policy = retryPolicy({
 });
 const client = withRetry(new Anthropic(real ? {} : { baseURL: mock?.url, apiKey: "sk-demo" }), policy);
 const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL, { enableOfflineQueue: false }) : undefined;
+/** Where a limiter counts: Redis when REDIS_URL is set (shared by every process), else this process's memory. */
+const limitStore = () => (redis ? redisStore({ client: redis }) : memoryStore());
 const limiter = createRateLimiter({
   name: "support_chat",
-  store: redis ? redisStore({ client: redis }) : memoryStore(),
+  store: limitStore(),
   rules: [
     { name: "requests", limit: 12, window: "1m" },
     { name: "input_tokens", limit: 400_000, window: "1m", measure: "input_tokens" },
@@ -145,7 +147,7 @@ const PREMIUM_AGENT_MODEL = "claude-opus-5";
 const CUT_MODEL = "claude-sonnet-5-5";
 const agentLimiter = createRateLimiter({
   name: "order_agent",
-  store: redis ? redisStore({ client: redis }) : memoryStore(),
+  store: limitStore(),
   rules: [
     { name: "conversation_calls", limit: 8, window: "1d" },
     { name: "conversation_usd", limit: 0.05, window: "1d", measure: "usd" },
