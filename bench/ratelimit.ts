@@ -96,7 +96,7 @@ const benchmarkBin = findBinary("redis-benchmark");
 if (benchmarkBin) {
   const rule = { algorithm: "sliding" as const, limit: big, windowMs: 60_000, alertAt: [] };
   const sha = (await client.script("LOAD", RedisStore.acquireScript([rule]))) as string;
-  const idx = Math.floor(Date.now() / 60_000); // the window, as redisStore sends it
+  const idx = Math.floor(Date.now() / 60_000); // the window, as redisStore names its keys
   const out = execFileSync(
     benchmarkBin,
     [
@@ -113,14 +113,12 @@ if (benchmarkBin) {
       "-q",
       "EVALSHA",
       sha,
-      "1",
-      "ballast:{ceiling:u}:requests",
-      "", // no test clock: the script reads Redis TIME
+      "2",
+      `ballast:{ceiling:u}:requests:${idx}`,
+      `ballast:{ceiling:u}:requests:${idx - 1}`,
       String(big),
-      "60000",
-      "1",
-      String(idx),
-      String(idx - 1),
+      "0.5", // how much of the last window still counts
+      "120000",
     ],
     { encoding: "utf8" },
   );

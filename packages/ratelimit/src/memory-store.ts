@@ -1,6 +1,6 @@
 import { ExpiringLru } from "@ballast/store";
-import { periodAt } from "./calendar.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
+import { bucketAt, windowAt, windowWait } from "./windows.js";
 
 export interface MemoryStoreOptions {
   /** most keys kept; the least recently used go first (default 100 000) */
@@ -38,50 +38,28 @@ export class MemoryStore implements RateLimitStore {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;
       const refuse = (wait: number, used: number) => refused(r, wait, used);
-      if (rule.calendar) {
-        const period = periodAt(now, rule.calendar.unit, rule.calendar.timeZone);
-        const key = `${base[r]}:${period.start}`;
-        const used = this.#entries.get(key, now) ?? 0;
-        if (used + cost > rule.limit) return refuse(cost > rule.limit ? -1 : period.end - now, used);
-        plans.push({
-          key,
-          used,
-          next: used + cost,
-          idx: period.start,
-          reset: period.end - now,
-          expiresAt: period.end + 86_400_000,
-        });
-      } else if (rule.algorithm === "sliding") {
-        const w = rule.windowMs;
-        const idx = Math.floor(now / w);
-        const key = `${base[r]}:${idx}`;
+      if (rule.calendar || rule.algorithm === "sliding") {
+        const at = windowAt(rule, now);
+        const key = `${base[r]}:${at.window}`;
         const cur = this.#entries.get(key, now) ?? 0;
-        const prev = this.#entries.get(`${base[r]}:${idx - 1}`, now) ?? 0;
-        const used = prev * (1 - (now - idx * w) / w) + cur;
-        if (used + cost > rule.limit) {
-          if (cost > rule.limit) return refuse(-1, used);
-          if (cur + cost <= rule.limit)
-            return refuse(Math.ceil(idx * w + (1 - (rule.limit - cur - cost) / prev) * w - now), used);
-          return refuse(Math.ceil((idx + 1) * w + (1 - (rule.limit - cost) / cur) * w - now), used);
-        }
+        const prev = at.weight ? (this.#entries.get(`${base[r]}:${at.window - 1}`, now) ?? 0) : 0;
+        const used = prev * at.weight + cur;
+        if (used + cost > rule.limit) return refuse(windowWait(rule, now, at, cost, cur, prev), used);
         plans.push({
           key,
           used,
           next: cur + cost,
-          idx,
-          reset: (idx + 1) * w - now,
-          expiresAt: now + 2 * w,
+          idx: at.window,
+          reset: at.resetMs,
+          expiresAt: now + at.ttlMs,
         });
       } else {
-        const interval = rule.windowMs / rule.limit;
-        const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
-        const next = tat + cost * interval;
-        const fill = (tat - now) / interval;
-        if (cost > rule.limit) return refuse(-1, fill);
-        if (next - now > rule.windowMs) return refuse(Math.ceil(next - now - rule.windowMs), fill);
+        const bucket = bucketAt(rule, now, this.#entries.get(base[r] as string, now) ?? 0, cost);
+        if (bucket.used + cost > rule.limit) return refuse(bucket.waitMs, bucket.used);
+        const next = bucket.arrival + cost * (rule.windowMs / rule.limit);
         plans.push({
           key: base[r] as string,
-          used: (tat - now) / interval,
+          used: bucket.used,
           next,
           idx: 0,
           reset: Math.ceil(next - now),

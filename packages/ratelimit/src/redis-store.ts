@@ -1,126 +1,21 @@
-import { periodAt } from "./calendar.js";
-import { ACQUIRE_SCRIPT_PREFIX, ADJUST_SCRIPT, acquireScript, shapeOf, windowArgs } from "./scripts.js";
+import { isBucket, kindCode, requestsOnly, SCRIPTS, type Script } from "./scripts.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
+import { bucketAt, type WindowAt, windowAt, windowWait } from "./windows.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
 export interface RedisLike {
-  defineCommand(name: string, definition: { lua: string }): void;
+  evalsha(sha1: string, numberOfKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  time(): Promise<unknown>;
 }
-
-type WithCommands = RedisLike & Record<string, unknown>;
 
 // Decisions sent in one socket write at most: enough to save most write system calls, few enough that
 // Redis works on the first while the client is still making the rest.
 const COALESCE = 16;
-const ADJUST = "ballastRateLimitAdjust";
+// How often the store reads Redis's clock again: clocks drift by milliseconds a day, not a minute.
+const CLOCK_SYNC_MS = 60_000;
 
-/** lua/adjust.ts's algorithm code: 0/2 sliding (whole/fractional counts), 1 GCRA, 3/4 calendar. */
-function code(rule: StoreRule): number {
-  if (rule.calendar) return rule.fractional ? 4 : 3;
-  if (rule.algorithm === "gcra") return 1;
-  return rule.fractional ? 2 : 0;
-}
-
-/**
- * A limiter's script arguments with blanks for what changes per call (the costs or deltas, and the
- * window a rule is in): built once per rule list, copied and filled in per call.
- */
-interface ArgsTemplate {
-  /** the ioredis command that runs the script */
-  command: string;
-  args: Array<string | number>;
-  /** where the test clock's time goes */
-  clock: number;
-  /** per rule: where its cost or delta goes */
-  value: number[];
-  /** adjust, per rule: where the amount spent goes */
-  spent: number[];
-  /** per rule: where its window goes (adjust: the index; acquire: a sliding window's two indexes, a calendar's four boundaries), else −1 */
-  slot: number[];
-}
-
-/** acquire: see lua/acquire.ts's header; adjust: lua/adjust.ts's (a generic script, run once per settled call). */
-function template(rules: StoreRule[], adjust: boolean): ArgsTemplate {
-  const args: Array<string | number> = adjust ? [rules.length, ""] : [""];
-  const value: number[] = [];
-  const spent: number[] = [];
-  const slot: number[] = [];
-  for (const rule of rules) {
-    if (adjust) args.push(code(rule));
-    args.push(rule.limit, rule.windowMs);
-    value.push(args.push(0) - 1);
-    if (adjust) spent.push(args.push(0) - 1);
-    const windows = adjust ? 1 : windowArgs(rule);
-    slot.push(windows ? args.push(...Array<number>(windows).fill(0)) - windows : -1);
-    if (adjust) args.push(rule.alertAt.length);
-    args.push(...rule.alertAt.map(String));
-  }
-  const command = adjust ? ADJUST : `${ACQUIRE_SCRIPT_PREFIX}${shapeOf(rules)}`;
-  return { command, args, clock: adjust ? 1 : 0, value, spent, slot };
-}
-
-const templates = {
-  acquire: new WeakMap<StoreRule[], ArgsTemplate>(),
-  adjust: new WeakMap<StoreRule[], ArgsTemplate>(),
-};
-
-function templateFor(rules: StoreRule[], adjust: boolean): ArgsTemplate {
-  const cache = adjust ? templates.adjust : templates.acquire;
-  let t = cache.get(rules);
-  if (!t) {
-    t = template(rules, adjust);
-    cache.set(rules, t);
-  }
-  return t;
-}
-
-/** KEYS and ARGV of one script call (see the scripts' headers). */
-function args(
-  t: ArgsTemplate,
-  clock: (() => number) | undefined,
-  base: string[],
-  rules: StoreRule[],
-  values: number[],
-  windows?: number[],
-  spent?: number[],
-): Array<string | number> {
-  const now = clock?.() ?? Date.now();
-  const out: Array<string | number> = [base.length, ...base, ...t.args];
-  const at = base.length + 1; // where the template starts in `out`
-  if (clock) out[at + t.clock] = now;
-  for (let r = 0; r < rules.length; r++) {
-    out[at + (t.value[r] as number)] = values[r] as number;
-    if (spent) out[at + (t.spent[r] as number)] = spent[r] as number;
-    const slot = at + (t.slot[r] as number);
-    if (slot < at) continue;
-    const rule = rules[r] as StoreRule;
-    if (windows) out[slot] = windows[r] as number;
-    else if (rule.calendar) {
-      // Time zones are beyond Lua: the script gets the periods around this clock's now, and picks the
-      // one that holds Redis's own time (so an app clock off by up to a period changes nothing).
-      const { unit, timeZone } = rule.calendar;
-      const cur = periodAt(now, unit, timeZone);
-      const prev = periodAt(cur.start - 1, unit, timeZone);
-      const next = periodAt(cur.end, unit, timeZone);
-      out[slot] = prev.start;
-      out[slot + 1] = cur.start;
-      out[slot + 2] = next.start;
-      out[slot + 3] = next.end;
-    } else {
-      // this clock's window, so the script can name its keys without formatting numbers
-      const idx = Math.floor(now / rule.windowMs);
-      out[slot] = idx;
-      out[slot + 1] = idx - 1;
-    }
-  }
-  return out;
-}
-
-function pairs(flat: unknown[], from = 0): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let i = from; i + 1 < flat.length; i += 2) out.push([Number(flat[i]) - 1, Number(flat[i + 1])]);
-  return out;
-}
+type Reply = Array<string | number | null>;
 
 /** The socket of a single-connection ioredis client (a Cluster has one per node, and none here). */
 interface CorkableSocket {
@@ -133,53 +28,111 @@ interface Corkable {
 }
 
 /**
+ * Where each rule of an acquire counts, as both the script's arguments and the reply's reading need it:
+ * a window's keys for this window and the last, and the window; a bucket's key (twice).
+ */
+type Placed = { rule: StoreRule; key: string; last: string; at: WindowAt | undefined };
+
+/**
  * Limits shared by every process on one Redis (or Redis Cluster: all keys of a limiter and key share
- * a hash tag). One round trip per acquire: a Lua script run by EVALSHA (ioredis reloads it on
- * NOSCRIPT), with the time taken from Redis, so app clocks do not matter.
+ * a hash tag). One round trip per acquire: a Lua script run by EVALSHA (sent with EVAL when Redis does
+ * not have it yet), with the time on Redis's clock: the store reads Redis's TIME when it starts and
+ * once a minute, and keeps its own clock in step, so app clocks do not matter and no decision pays for
+ * a TIME call.
  */
 export class RedisStore implements RateLimitStore {
-  readonly #client: WithCommands;
+  readonly #client: RedisLike;
   readonly #now: (() => number) | undefined;
+  /** Redis's clock minus this process's monotonic clock (performance.now()), ms; unknown until the first acquire reads it */
+  #offsetMs: number | undefined;
+  #syncedAt = 0;
+  #syncing: Promise<void> | undefined;
   /** the decisions of this tick waiting on a corked socket */
   #batch: { socket: CorkableSocket; size: number } | undefined;
 
   /** `now`: a test clock, ms; without it (always, outside tests) the time is Redis's own `TIME` */
   constructor(options: { client: RedisLike; now?: () => number }) {
     const client = options?.client;
-    if (!client || typeof client.defineCommand !== "function") {
+    if (!client || typeof client.evalsha !== "function" || typeof client.eval !== "function") {
       throw new TypeError("redisStore: `client` must be an ioredis Redis or Cluster instance");
     }
-    this.#client = client as WithCommands;
+    this.#client = client;
     this.#now = options.now;
-    if (typeof this.#client[ADJUST] !== "function") client.defineCommand(ADJUST, { lua: ADJUST_SCRIPT });
   }
 
   /**
-   * The Lua script this store runs to acquire for `rules` (one per shape of rule list: each rule's
-   * algorithm, whole or fractional counts and number of alert thresholds), e.g. to load it with SCRIPT
-   * LOAD or run it under redis-benchmark. Its header says what KEYS and ARGV hold.
+   * The Lua script this store runs to acquire for `rules`, e.g. to load it with SCRIPT LOAD or run it
+   * under redis-benchmark: one rule counting requests in a window has a script of its own, any other
+   * rule list the general one. Its header says what KEYS and ARGV hold.
    */
   static acquireScript(rules: readonly StoreRule[]): string {
-    return acquireScript(rules);
+    return (requestsOnly(rules) ? SCRIPTS.requests : SCRIPTS.acquire).source;
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
-    const t = templateFor(rules, false);
-    // one script per shape of rule list, defined on the client the first time a limiter of that shape acquires
-    if (typeof this.#client[t.command] !== "function")
-      this.#client.defineCommand(t.command, { lua: acquireScript(rules) });
-    const reply = (await this.#call(t.command, args(t, this.#now, base, rules, costs))) as unknown[];
-    if (!reply[0])
-      return refused(Number(reply[1]) - 1, Number(reply[2]), reply[3] == null ? undefined : Number(reply[3]));
+    const now = this.#clock() ?? (await this.#synced());
+    const placed = rules.map((rule, r): Placed => {
+      if (isBucket(rule)) return { rule, key: base[r] as string, last: base[r] as string, at: undefined };
+      const at = windowAt(rule, now);
+      const key = `${base[r]}:${at.window}`;
+      // a calendar period's last period counts for nothing: its own key stands in
+      return { rule, key, last: at.weight ? `${base[r]}:${at.window - 1}` : key, at };
+    });
+    return requestsOnly(rules) && costs[0] === 1
+      ? this.#acquireRequest(now, placed[0] as Placed & { at: WindowAt }, costs)
+      : this.#acquireAny(now, placed, costs);
+  }
+
+  /** One rule counting requests in a window: lua/requests.ts. */
+  async #acquireRequest(now: number, placed: Placed & { at: WindowAt }, costs: number[]): Promise<AcquireResult> {
+    const { rule, key, last, at } = placed;
+    const reply = await this.#run(SCRIPTS.requests, [key, last], [rule.limit, at.weight, at.ttlMs]);
+    if (Array.isArray(reply)) return this.#refused(now, [placed], costs, ["refused", 1, reply[1], reply[2]]);
     const result = admitted();
-    let i = 1;
-    for (let r = 0; r < rules.length; r++, i += 3) {
-      result.remaining.push(Number(reply[i]));
-      result.resetMs.push(Number(reply[i + 1]));
-      result.windows.push(Number(reply[i + 2]));
-    }
-    result.alerts = pairs(reply, i);
+    result.remaining.push(Number(reply));
+    result.resetMs.push(at.resetMs);
+    result.windows.push(at.window);
     return result;
+  }
+
+  /** Any rules: lua/acquire.ts. */
+  async #acquireAny(now: number, placed: Placed[], costs: number[]): Promise<AcquireResult> {
+    const keys: string[] = [];
+    const figures: number[] = [now];
+    placed.forEach(({ rule, key, last, at }, r) => {
+      keys.push(key, last);
+      const weight = at ? at.weight : rule.windowMs / rule.limit;
+      figures.push(kindCode(rule), rule.limit, costs[r] as number, weight, at ? at.ttlMs : 2 * rule.windowMs);
+      figures.push(rule.alertAt.length, ...rule.alertAt);
+    });
+    const packed = Buffer.allocUnsafe(8 * figures.length);
+    for (let i = 0; i < figures.length; i++) packed.writeDoubleLE(figures[i] as number, 8 * i);
+    const reply = (await this.#run(SCRIPTS.acquire, keys, [packed, ...costs])) as Reply;
+    if (reply[0] === "refused") return this.#refused(now, placed, costs, reply);
+    const result = admitted();
+    let i = placed.length; // where the buckets' arrival times start
+    placed.forEach(({ at }, r) => {
+      result.remaining.push(Number(reply[r]));
+      // a bucket is empty again at its arrival time
+      result.resetMs.push(at ? at.resetMs : Math.ceil(Number(reply[i++]) - now));
+      result.windows.push(at ? at.window : 0);
+    });
+    for (; i + 1 < reply.length; i += 2) result.alerts.push([Number(reply[i]) - 1, Number(reply[i + 1])]);
+    return result;
+  }
+
+  /** A refusal from a script's reply: ['refused', rule (1-based), its count, the last window's count]. */
+  #refused(now: number, placed: Placed[], costs: number[], reply: Reply): AcquireResult {
+    const r = Number(reply[1]) - 1;
+    const { rule, at } = placed[r] as Placed;
+    const cost = costs[r] as number;
+    const count = Number(reply[2] ?? 0);
+    if (!at) {
+      const bucket = bucketAt(rule, now, count, cost);
+      return refused(r, bucket.waitMs, bucket.used);
+    }
+    const last = at.weight ? Number(reply[3] ?? 0) : 0;
+    return refused(r, windowWait(rule, now, at, cost, count, last), last * at.weight + count);
   }
 
   async adjust(
@@ -189,13 +142,59 @@ export class RedisStore implements RateLimitStore {
     windows: number[],
     spent: number[],
   ): Promise<Array<[number, number]>> {
-    const t = templateFor(rules, true);
-    return pairs((await this.#call(t.command, args(t, this.#now, base, rules, deltas, windows, spent))) as unknown[]);
+    const now = this.#clock() ?? (await this.#synced());
+    const args: Array<string | number> = [now];
+    rules.forEach((rule, r) => {
+      args.push(kindCode(rule), rule.limit, rule.windowMs, deltas[r] as number, spent[r] as number);
+      args.push(windows[r] as number, rule.alertAt.length, ...rule.alertAt.map(String));
+    });
+    const fired = (await this.#run(SCRIPTS.settle, base, args)) as Reply;
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i + 1 < fired.length; i += 2) out.push([Number(fired[i]) - 1, Number(fired[i + 1])]);
+    return out;
   }
 
-  #call(command: string, argv: Array<string | number>): Promise<unknown> {
+  /** The time on Redis's clock, in whole ms (as keys' lifetimes are), when this store knows it; else undefined. */
+  #clock(): number | undefined {
+    if (this.#now) return Math.round(this.#now());
+    if (this.#offsetMs === undefined) return undefined;
+    const local = performance.now();
+    if (local - this.#syncedAt > CLOCK_SYNC_MS) this.#sync().catch(() => {}); // a store that is down fails the decision itself
+    return Math.round(local + this.#offsetMs);
+  }
+
+  async #synced(): Promise<number> {
+    await this.#sync();
+    return this.#clock() as number;
+  }
+
+  /**
+   * Reads Redis's TIME and takes the middle of the round trip as the moment Redis read it. The offset is
+   * to the monotonic clock, so the wall clock being set (by hand, or an NTP step) moves nothing.
+   */
+  #sync(): Promise<void> {
+    this.#syncing ??= (async () => {
+      const sent = performance.now();
+      const [seconds, micros] = (await this.#client.time()) as [string, string];
+      const received = performance.now();
+      this.#offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - (sent + received) / 2;
+      this.#syncedAt = received;
+    })().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  /** EVALSHA, and EVAL (which also loads the script) when Redis answers that it does not have it. */
+  async #run(script: Script, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     this.#cork();
-    return (this.#client[command] as (...a: unknown[]) => Promise<unknown>).apply(this.#client, argv);
+    try {
+      return await this.#client.evalsha(script.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error | undefined)?.message).startsWith("NOSCRIPT")) throw error;
+      this.#cork();
+      return this.#client.eval(script.source, keys.length, ...keys, ...args);
+    }
   }
 
   /**

@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,10 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { startRedis } from "@ballast/test-services";
 import { build } from "esbuild";
-import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { createRateLimiter, RedisStore, redisStore } from "../src/index.js";
-import { ADJUST_SCRIPT } from "../src/scripts.js";
 
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
@@ -40,29 +36,6 @@ describe("shipped as code", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
       await redis.stop();
-    }
-  });
-
-  it("Redis runs the scripts it ships, by their SHA1", async () => {
-    const service = await startRedis();
-    const client = new Redis(service.url);
-    try {
-      const limiter = createRateLimiter({
-        name: "sha",
-        store: redisStore({ client }),
-        rules: [{ name: "tokens", limit: 100, window: "1m", measure: "input_tokens" }],
-      });
-      const ticket = await limiter.acquire("u", { inputTokens: 10 });
-      await ticket.settle({ input_tokens: 5 });
-      const sha1 = createHash("sha1").update(ADJUST_SCRIPT).digest("hex");
-      expect(await client.script("EXISTS", sha1)).toEqual([1]);
-      expect(await client.script("LOAD", ADJUST_SCRIPT)).toBe(sha1);
-      // the acquire script of this rule's shape (one whole-count sliding rule, no alerts)
-      const acquire = RedisStore.acquireScript([{ algorithm: "sliding", limit: 100, windowMs: 60_000, alertAt: [] }]);
-      expect(await client.script("EXISTS", createHash("sha1").update(acquire).digest("hex"))).toEqual([1]);
-    } finally {
-      client.disconnect();
-      await service.stop();
     }
   });
 });
