@@ -1,3 +1,4 @@
+import { RedisClock } from "./redis-clock.js";
 import { isBucket, kindCode, requestsOnly, SCRIPTS, type Script } from "./scripts.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
 import { bucketAt, type WindowAt, windowAt, windowWait } from "./windows.js";
@@ -12,8 +13,6 @@ export interface RedisLike {
 // Decisions sent in one socket write at most: enough to save most write system calls, few enough that
 // Redis works on the first while the client is still making the rest.
 const COALESCE = 16;
-// How often the store reads Redis's clock again: clocks drift by milliseconds a day, not a minute.
-const CLOCK_SYNC_MS = 60_000;
 
 type Reply = Array<string | number | null>;
 
@@ -36,17 +35,13 @@ type Placed = { rule: StoreRule; key: string; last: string; at: WindowAt | undef
 /**
  * Limits shared by every process on one Redis (or Redis Cluster: all keys of a limiter and key share
  * a hash tag). One round trip per acquire: a Lua script run by EVALSHA (sent with EVAL when Redis does
- * not have it yet), with the time on Redis's clock: the store reads Redis's TIME when it starts and
- * once a minute, and keeps its own clock in step, so app clocks do not matter and no decision pays for
- * a TIME call.
+ * not have it yet), with the time on Redis's clock (RedisClock), so app clocks do not matter.
  */
 export class RedisStore implements RateLimitStore {
   readonly #client: RedisLike;
+  /** the test clock, when given */
   readonly #now: (() => number) | undefined;
-  /** Redis's clock minus this process's monotonic clock (performance.now()), ms; unknown until the first acquire reads it */
-  #offsetMs: number | undefined;
-  #syncedAt = 0;
-  #syncing: Promise<void> | undefined;
+  readonly #clock: RedisClock;
   /** the decisions of this tick waiting on a corked socket */
   #batch: { socket: CorkableSocket; size: number } | undefined;
 
@@ -58,6 +53,7 @@ export class RedisStore implements RateLimitStore {
     }
     this.#client = client;
     this.#now = options.now;
+    this.#clock = new RedisClock(() => client.time());
   }
 
   /**
@@ -70,7 +66,7 @@ export class RedisStore implements RateLimitStore {
   }
 
   async acquire(base: string[], rules: StoreRule[], costs: number[]): Promise<AcquireResult> {
-    const now = this.#clock() ?? (await this.#synced());
+    const now = this.#time() ?? (await this.#clock.read());
     const placed = rules.map((rule, r): Placed => {
       if (isBucket(rule)) return { rule, key: base[r] as string, last: base[r] as string, at: undefined };
       const at = windowAt(rule, now);
@@ -142,7 +138,7 @@ export class RedisStore implements RateLimitStore {
     windows: number[],
     spent: number[],
   ): Promise<Array<[number, number]>> {
-    const now = this.#clock() ?? (await this.#synced());
+    const now = this.#time() ?? (await this.#clock.read());
     const args: Array<string | number> = [now];
     rules.forEach((rule, r) => {
       args.push(kindCode(rule), rule.limit, rule.windowMs, deltas[r] as number, spent[r] as number);
@@ -154,35 +150,9 @@ export class RedisStore implements RateLimitStore {
     return out;
   }
 
-  /** The time on Redis's clock, in whole ms (as keys' lifetimes are), when this store knows it; else undefined. */
-  #clock(): number | undefined {
-    if (this.#now) return Math.round(this.#now());
-    if (this.#offsetMs === undefined) return undefined;
-    const local = performance.now();
-    if (local - this.#syncedAt > CLOCK_SYNC_MS) this.#sync().catch(() => {}); // a store that is down fails the decision itself
-    return Math.round(local + this.#offsetMs);
-  }
-
-  async #synced(): Promise<number> {
-    await this.#sync();
-    return this.#clock() as number;
-  }
-
-  /**
-   * Reads Redis's TIME and takes the middle of the round trip as the moment Redis read it. The offset is
-   * to the monotonic clock, so the wall clock being set (by hand, or an NTP step) moves nothing.
-   */
-  #sync(): Promise<void> {
-    this.#syncing ??= (async () => {
-      const sent = performance.now();
-      const [seconds, micros] = (await this.#client.time()) as [string, string];
-      const received = performance.now();
-      this.#offsetMs = Number(seconds) * 1000 + Number(micros) / 1000 - (sent + received) / 2;
-      this.#syncedAt = received;
-    })().finally(() => {
-      this.#syncing = undefined;
-    });
-    return this.#syncing;
+  /** The test clock's time, else Redis's when known without waiting. */
+  #time(): number | undefined {
+    return this.#now ? Math.round(this.#now()) : this.#clock.now();
   }
 
   /** EVALSHA, and EVAL (which also loads the script) when Redis answers that it does not have it. */
