@@ -1,6 +1,6 @@
 import { ExpiringLru } from "@ballast/store";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
-import { bucketAt, windowAt, windowWait } from "./windows.js";
+import { bucketAt, isBucket, windowAt, windowWait } from "./windows.js";
 
 export interface MemoryStoreOptions {
   /** most keys kept; the least recently used go first (default 100 000) */
@@ -38,7 +38,7 @@ export class MemoryStore implements RateLimitStore {
       const rule = rules[r] as StoreRule;
       const cost = costs[r] as number;
       const refuse = (wait: number, used: number) => refused(r, wait, used);
-      if (rule.calendar || rule.algorithm === "sliding") {
+      if (!isBucket(rule)) {
         const at = windowAt(rule, now);
         const key = `${base[r]}:${at.window}`;
         const cur = this.#entries.get(key, now) ?? 0;
@@ -114,7 +114,7 @@ export class MemoryStore implements RateLimitStore {
     rules.forEach((rule, r) => {
       const delta = deltas[r] as number;
       const idx = windows[r] as number;
-      if (rule.algorithm === "gcra" && !rule.calendar) {
+      if (isBucket(rule)) {
         const interval = rule.windowMs / rule.limit;
         const tat = Math.max(this.#entries.get(base[r] as string, now) ?? 0, now);
         const updated = Math.max(now, tat + delta * interval);

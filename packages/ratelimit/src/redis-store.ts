@@ -1,7 +1,7 @@
 import { RedisClock } from "./redis-clock.js";
-import { isBucket, kindCode, requestsOnly, SCRIPTS, type Script } from "./scripts.js";
+import { kindCode, requestsOnly, SCRIPTS, type Script } from "./scripts.js";
 import { type AcquireResult, admitted, type RateLimitStore, refused, type StoreRule } from "./store.js";
-import { bucketAt, type WindowAt, windowAt, windowWait } from "./windows.js";
+import { bucketAt, isBucket, type WindowAt, windowAt, windowWait } from "./windows.js";
 
 /** The ioredis calls this store makes (a `Redis` or a `Cluster`). */
 export interface RedisLike {
@@ -48,7 +48,7 @@ export class RedisStore implements RateLimitStore {
   /** `now`: a test clock, ms; without it (always, outside tests) the time is Redis's own `TIME` */
   constructor(options: { client: RedisLike; now?: () => number }) {
     const client = options?.client;
-    if (!client || typeof client.evalsha !== "function" || typeof client.eval !== "function") {
+    if (!client || !(["evalsha", "eval", "time"] as const).every((call) => typeof client[call] === "function")) {
       throw new TypeError("redisStore: `client` must be an ioredis Redis or Cluster instance");
     }
     this.#client = client;

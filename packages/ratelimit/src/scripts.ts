@@ -3,6 +3,7 @@ import { REQUESTS_SCRIPT } from "./lua/requests.js";
 import { SETTLE_SCRIPT } from "./lua/settle.js";
 import { SCRIPT_SHA1 } from "./lua/sha1.js";
 import type { StoreRule } from "./store.js";
+import { isBucket } from "./windows.js";
 
 /** A Lua script redisStore runs: its source, and the SHA1 EVALSHA names it by (computed at build time). */
 export interface Script {
@@ -23,9 +24,6 @@ export function requestsOnly(rules: readonly StoreRule[]): boolean {
   const rule = rules[0];
   return rules.length === 1 && rule !== undefined && !isBucket(rule) && !rule.fractional && rule.alertAt.length === 0;
 }
-
-/** A GCRA bucket, as opposed to a window (sliding, or a calendar period). */
-export const isBucket = (rule: StoreRule): boolean => !rule.calendar && rule.algorithm === "gcra";
 
 /** The scripts' code for a rule's kind: 1 a window, 3 a bucket; one more for fractional counts (see their headers). */
 export function kindCode(rule: StoreRule): number {

@@ -1,6 +1,9 @@
 import { periodAt } from "./calendar.js";
 import type { StoreRule } from "./store.js";
 
+/** A GCRA bucket, as opposed to a window (sliding, or a calendar period). */
+export const isBucket = (rule: StoreRule): boolean => !rule.calendar && rule.algorithm === "gcra";
+
 /** Where a window rule (sliding or calendar) counts at `now`: both stores name their keys by `window`. */
 export interface WindowAt {
   /** a sliding window's index (now / window), a calendar period's start */

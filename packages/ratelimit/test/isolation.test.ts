@@ -172,6 +172,12 @@ describe("configuration that can never work is refused at construction", () => {
     expect(() => createRateLimiter({ name: "x", rules: [rule], store: memoryKV() as never })).toThrow(
       "`store` must be",
     );
+    // a client without the calls the store makes (node-redis, a key-value store) is refused before any decision
+    for (const client of [{}, { evalsha() {}, eval() {} }, memoryKV()]) {
+      expect(() => redisStore({ client: client as never })).toThrow(
+        "redisStore: `client` must be an ioredis Redis or Cluster instance",
+      );
+    }
     const limiter = createRateLimiter({ name: "x", rules: [rule] });
     await expect(limiter.acquire("lone \ud800 surrogate")).rejects.toThrow(
       "acquire: `key` must be well-formed Unicode (it has a lone surrogate)",
